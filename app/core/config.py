@@ -1,0 +1,58 @@
+"""One Settings class for the whole service (environment variables prefixed STATUSPAGE_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STATUSPAGE_", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL; unset means the embedded server under data_dir.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis URL; unset means the embedded server under data_dir."
+    )
+    data_dir: Path = Path(".statuspage")
+    public_base_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    rate_limit_per_minute: int = Field(default=60, ge=0)
+    rate_limit_status: Literal[420, 429] = 420
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+
+    db_pool_size: int = Field(default=10, gt=0)
+    db_max_overflow: int = Field(default=10, ge=0)
+    outbox_sweep_seconds: int = Field(default=30, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_driver(cls, value: str | None) -> str | None:
+        return normalize_database_url(value) if value else None
+
+    @property
+    def uses_embedded(self) -> bool:
+        return self.database_url is None or self.redis_url is None
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept postgres://, postgresql:// and postgresql+asyncpg:// and answer the asyncpg form."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,150 @@
+"""One error hierarchy and one renderer: every error body is {"message": ..., "error": ...}."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+logger = logging.getLogger(__name__)
+
+STANDARD_MESSAGES: dict[int, str] = {
+    400: "Bad request",
+    401: "Could not authenticate",
+    403: "You are not authorized to access this resource.",
+    404: "The requested resource could not be found.",
+    405: "Method not allowed.",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    420: "Rate limit exceeded",
+    422: "Unprocessable entity",
+    429: "Rate limit exceeded",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+class APIError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str | None = None, *, headers: Mapping[str, str] | None = None):
+        self.message = message or STANDARD_MESSAGES.get(self.status_code, "Error")
+        self.headers = dict(headers or {})
+        super().__init__(self.message)
+
+
+class BadRequest(APIError):
+    status_code = 400
+
+
+class Unauthorized(APIError):
+    status_code = 401
+
+
+class Forbidden(APIError):
+    status_code = 403
+
+
+class NotFound(APIError):
+    status_code = 404
+
+
+class Conflict(APIError):
+    status_code = 409
+
+
+class PayloadTooLarge(APIError):
+    status_code = 413
+
+
+class Unprocessable(APIError):
+    status_code = 422
+
+
+class ServiceUnavailable(APIError):
+    status_code = 503
+
+
+class RateLimited(APIError):
+    def __init__(self, status_code: int, retry_after: int, headers: Mapping[str, str]):
+        self.status_code = status_code
+        super().__init__(
+            f"Rate limit exceeded. Retry in {retry_after} seconds.",
+            headers={**headers, "Retry-After": str(retry_after)},
+        )
+
+
+def error_body(status_code: int, message: str) -> bytes:
+    return orjson.dumps({"message": message, "error": message})
+
+
+def error_response(
+    status_code: int, message: str | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
+    text = message or STANDARD_MESSAGES.get(status_code, "Error")
+    return Response(
+        error_body(status_code, text),
+        status_code=status_code,
+        headers=dict(headers or {}),
+        media_type="application/json",
+    )
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def describe_validation_errors(errors: Sequence[Mapping[str, Any]]) -> str:
+    messages = []
+    for error in errors:
+        name = _field_name(error.get("loc", ()))
+        messages.append(f"{name}: {error.get('msg', 'is invalid')}")
+    return "; ".join(messages)
+
+
+def _extra_headers(request: Request) -> dict[str, str]:
+    headers: dict[str, str] = getattr(request.state, "response_headers", {})
+    return headers
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, APIError)
+    return error_response(exc.status_code, exc.message, {**_extra_headers(request), **exc.headers})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = STANDARD_MESSAGES.get(exc.status_code)
+    if message is None:
+        message = exc.detail if isinstance(exc.detail, str) else "Error"
+    return error_response(
+        exc.status_code, message, {**_extra_headers(request), **(exc.headers or {})}
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(400, "Malformed request body: invalid JSON", _extra_headers(request))
+    return error_response(422, describe_validation_errors(errors), _extra_headers(request))
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error", exc_info=exc)
+    return error_response(500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(APIError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unhandled)

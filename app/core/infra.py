@@ -1,0 +1,47 @@
+"""Per-process infrastructure, built once in the app's lifespan and closed on shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from app.core.config import Settings
+from app.core.db import Database
+from app.core.idempotency import IdempotencyStore
+from app.core.metrics import Metrics
+from app.core.queue import Queue
+from app.core.ratelimit import RateLimiter
+
+
+@dataclass
+class Infrastructure:
+    settings: Settings
+    db: Database
+    queue: Queue
+    rate_limiter: RateLimiter
+    idempotency: IdempotencyStore
+    metrics: Metrics
+
+    @property
+    def redis(self) -> Redis:
+        return self.queue.redis
+
+    @classmethod
+    def build(
+        cls, settings: Settings, database_url: str, redis_url: str, metrics: Metrics
+    ) -> Infrastructure:
+        """Nothing connects here: a server that is down at start-up shows in /readyz instead."""
+        queue = Queue.from_url(redis_url)
+        return cls(
+            settings=settings,
+            db=Database.connect(database_url, settings),
+            queue=queue,
+            rate_limiter=RateLimiter(queue.redis, settings.rate_limit_per_minute),
+            idempotency=IdempotencyStore(queue.redis, settings.idempotency_ttl_seconds),
+            metrics=metrics,
+        )
+
+    async def close(self) -> None:
+        await self.queue.close()
+        await self.db.close()

@@ -1,0 +1,56 @@
+"""create_app(): lifespan, middleware, exception handlers and routers. No logic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.core.config import Settings, get_settings
+from app.core.errors import install_error_handlers
+from app.core.infra import Infrastructure
+from app.core.metrics import Metrics
+from app.core.middleware import ServiceMiddleware
+from app.core.openapi import build_openapi
+from app.ops.router import router as ops_router
+from app.pages.router import router as pages_router
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    redis_url: str | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db_url = database_url or settings.database_url
+        r_url = redis_url or settings.redis_url
+        if not db_url or not r_url:
+            raise RuntimeError(
+                "STATUSPAGE_DATABASE_URL and STATUSPAGE_REDIS_URL must be set "
+                "(or use `statuspage serve`, which starts embedded servers)"
+            )
+        app.state.infra = Infrastructure.build(settings, db_url, r_url, metrics)
+        try:
+            yield
+        finally:
+            await app.state.infra.close()
+
+    app = FastAPI(
+        title="Status page service",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.add_middleware(ServiceMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    app.include_router(ops_router)
+    app.include_router(pages_router)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    return app

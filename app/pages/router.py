@@ -1,0 +1,99 @@
+"""/v1/pages: the Manage API's page routes, plus create and delete (extensions)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from app.core.deps import InfraDep, PageDep, PrincipalDep, SessionDep, WorkDep
+from app.core.responses import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
+from app.core.routing import ApiRoute
+from app.pages import service
+from app.pages.schemas import Page, PageCreateRequest, PageUpdateRequest
+
+router = APIRouter(prefix="/v1/pages", tags=["pages"], route_class=ApiRoute)
+
+EXTENSION = {"x-statuspage-extension": True}
+
+
+@router.get(
+    "",
+    response_model=list[Page],
+    summary="Get a list of pages",
+    operation_id="getPages",
+    responses=error_responses(*READ_ERRORS),
+)
+async def list_pages(principal: PrincipalDep, session: SessionDep) -> Response:
+    pages = await service.list_pages(session, principal.organization_id)
+    return json_response([Page.model_validate(p) for p in pages])
+
+
+@router.post(
+    "",
+    response_model=Page,
+    status_code=201,
+    summary="Create a page (extension)",
+    description="Extension: Statuspage creates pages only in its web UI.",
+    operation_id="postPages",
+    responses=error_responses(*WRITE_ERRORS),
+    openapi_extra=EXTENSION,
+)
+async def create_page(
+    body: PageCreateRequest, principal: PrincipalDep, session: SessionDep
+) -> Response:
+    page = await service.create_page(session, principal.organization_id, body.page)
+    return json_response(Page.model_validate(page), status_code=201)
+
+
+@router.get(
+    "/{page_id}",
+    response_model=Page,
+    summary="Get a page",
+    operation_id="getPagesPageId",
+    responses=error_responses(*READ_ERRORS),
+)
+async def get_page(page: PageDep) -> Response:
+    return json_response(Page.model_validate(page))
+
+
+async def _update(
+    body: PageUpdateRequest, page: PageDep, session: SessionDep, work: WorkDep, infra: InfraDep
+) -> Response:
+    updated = await service.update_page(session, work, infra.redis, page, body.page)
+    return json_response(Page.model_validate(updated))
+
+
+router.add_api_route(
+    "/{page_id}",
+    _update,
+    methods=["PATCH"],
+    response_model=Page,
+    summary="Update a page",
+    operation_id="patchPagesPageId",
+    responses=error_responses(*WRITE_ERRORS),
+)
+router.add_api_route(
+    "/{page_id}",
+    _update,
+    methods=["PUT"],
+    response_model=Page,
+    summary="Update a page",
+    description="Behaves like PATCH (a partial update), as in Statuspage.",
+    operation_id="putPagesPageId",
+    responses=error_responses(*WRITE_ERRORS),
+)
+
+
+@router.delete(
+    "/{page_id}",
+    response_model=Page,
+    summary="Delete a page (extension)",
+    description="Extension: deletes the page and everything on it; answers with the deleted page.",
+    operation_id="deletePagesPageId",
+    responses=error_responses(*WRITE_ERRORS),
+    openapi_extra=EXTENSION,
+)
+async def delete_page(page: PageDep, session: SessionDep) -> Response:
+    snapshot = Page.model_validate(page)
+    await service.delete_page(session, page)
+    return json_response(snapshot)

@@ -1,0 +1,106 @@
+"""Page rules: creation with a unique subdomain, partial updates, the revision every change bumps."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.context import UnitOfWork
+from app.core.errors import Conflict
+from app.models import Page
+from app.pages.schemas import PageFields
+
+REVISION_CHANNEL = "statuspage:page-revisions"
+
+
+async def list_pages(session: AsyncSession, organization_id: str) -> Sequence[Page]:
+    result = await session.scalars(
+        select(Page)
+        .where(Page.organization_id == organization_id)
+        .order_by(Page.created_at, Page.id)
+    )
+    return result.all()
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50].strip("-")
+    return slug or "status"
+
+
+async def _taken(session: AsyncSession, column: str, value: str, except_id: str | None) -> bool:
+    attribute = getattr(Page, column)
+    query = select(func.count()).select_from(Page).where(attribute == value)
+    if except_id is not None:
+        query = query.where(Page.id != except_id)
+    return bool(await session.scalar(query))
+
+
+async def _check_unique(session: AsyncSession, fields: PageFields, page_id: str | None) -> None:
+    for column in ("subdomain", "domain"):
+        value = getattr(fields, column)
+        if (
+            column in fields.model_fields_set
+            and value is not None
+            and await _taken(session, column, value, page_id)
+        ):
+            raise Conflict(f"page.{column} {value!r} is already taken")
+
+
+async def create_page(session: AsyncSession, organization_id: str, fields: PageFields) -> Page:
+    await _check_unique(session, fields, None)
+    values = fields.model_dump(exclude_unset=True)
+    if not values.get("subdomain"):
+        base = _slug(str(values["name"]))
+        subdomain = base
+        while await _taken(session, "subdomain", subdomain, None):
+            subdomain = f"{base}-{secrets.token_hex(3)}"
+        values["subdomain"] = subdomain
+    page = Page(organization_id=organization_id, **values)
+    session.add(page)
+    await session.flush()
+    return page
+
+
+async def update_page(
+    session: AsyncSession, work: UnitOfWork, redis: Redis, page: Page, fields: PageFields
+) -> Page:
+    await _check_unique(session, fields, page.id)
+    changes = fields.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        setattr(page, name, value)
+    if changes:
+        await bump_revision(session, work, redis, page)
+    return page
+
+
+async def delete_page(session: AsyncSession, page: Page) -> Page:
+    await session.delete(page)
+    await session.flush()
+    return page
+
+
+async def bump_revision(session: AsyncSession, work: UnitOfWork, redis: Redis, page: Page) -> int:
+    """In the caller's transaction: the page's revision goes up by one, and once the transaction
+    commits every API process hears of it (the public read path drops its snapshots)."""
+    await session.flush()
+    revision = await session.scalar(
+        update(Page)
+        .where(Page.id == page.id)
+        .values(revision=Page.revision + 1)
+        .returning(Page.revision)
+        .execution_options(synchronize_session=False)
+    )
+    assert revision is not None
+    page.revision = revision
+    page_id = page.id
+
+    async def publish() -> None:
+        await redis.publish(REVISION_CHANNEL, f"{page_id}:{revision}")
+
+    work.on_commit(publish)
+    return revision

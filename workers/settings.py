@@ -1,0 +1,69 @@
+"""The arq worker: infrastructure built once in on_startup, thin jobs over app code, cron sweeps.
+
+`statuspage worker` builds it through build_worker(); `arq workers.settings.WorkerSettings` works too
+when STATUSPAGE_DATABASE_URL and STATUSPAGE_REDIS_URL are set.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+from arq.worker import Worker
+
+from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.queue import cron, redis_settings
+from workers import jobs
+
+logger = logging.getLogger(__name__)
+
+FUNCTIONS = [jobs.relay_outbox]
+
+
+def _lifecycle(settings: Settings, database_url: str) -> tuple[Any, Any]:
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        ctx["settings"] = settings
+        ctx["db"] = Database.connect(database_url, settings)
+        ctx["http"] = httpx.AsyncClient(timeout=httpx.Timeout(30.0), follow_redirects=False)
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        await ctx["http"].aclose()
+        await ctx["db"].close()
+
+    return on_startup, on_shutdown
+
+
+def build_worker(
+    settings: Settings,
+    database_url: str,
+    redis_url: str,
+    *,
+    burst: bool = False,
+    handle_signals: bool = True,
+) -> Worker:
+    on_startup, on_shutdown = _lifecycle(settings, database_url)
+    sweep_every = max(1, min(settings.outbox_sweep_seconds, 60))
+    return Worker(
+        functions=FUNCTIONS,
+        cron_jobs=[cron(jobs.relay_outbox, second=set(range(0, 60, sweep_every)))],
+        redis_settings=redis_settings(redis_url),
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
+        burst=burst,
+        handle_signals=handle_signals,
+        max_jobs=20,
+        job_timeout=300,
+        keep_result=60,
+    )
+
+
+class WorkerSettings:
+    """For `arq workers.settings.WorkerSettings` with external PostgreSQL and Redis."""
+
+    _settings = get_settings()
+    functions = FUNCTIONS
+    cron_jobs = [cron(jobs.relay_outbox, second={0, 30})]
+    redis_settings = redis_settings(_settings.redis_url or "redis://localhost:6379")
+    on_startup, on_shutdown = _lifecycle(_settings, _settings.database_url or "")
