@@ -85,11 +85,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             settings, database_url=endpoints.database_url, redis_url=endpoints.redis_url
         )
         server = _uvicorn_server(app, args.host, args.port)
-        worker = build_worker(
-            settings, endpoints.database_url, endpoints.redis_url, handle_signals=False
-        )
 
         async def run() -> None:
+            # arq binds a worker to the loop that is running when it is built.
+            worker = build_worker(
+                settings, endpoints.database_url, endpoints.redis_url, handle_signals=False
+            )
             worker_task = asyncio.create_task(worker.async_run())
             try:
                 await server.serve()
@@ -119,11 +120,11 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.settings import build_worker
 
     with infrastructure(settings) as endpoints:
-        worker = build_worker(
-            settings, endpoints.database_url, endpoints.redis_url, burst=args.burst
-        )
 
         async def run() -> None:
+            worker = build_worker(
+                settings, endpoints.database_url, endpoints.redis_url, burst=args.burst
+            )
             try:
                 await worker.async_run()
             finally:

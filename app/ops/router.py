@@ -25,6 +25,7 @@ def _infra(request: Request) -> Infrastructure:
 
 @router.get(
     "/healthz",
+    operation_id="getHealthz",
     summary="Liveness (extension)",
     description="200 while the process is alive; touches nothing else.",
     openapi_extra=EXTENSION,
@@ -43,6 +44,8 @@ async def _check(name: str, probe: asyncio.Future[object] | object) -> tuple[str
 
 @router.get(
     "/readyz",
+    operation_id="getReadyz",
+    responses={503: {"description": "The database or Redis is unavailable"}},
     summary="Readiness (extension)",
     description="200 when the database and Redis answer; 503 naming the one that does not.",
     openapi_extra=EXTENSION,
@@ -64,6 +67,7 @@ async def readyz(request: Request) -> Response:
 
 @router.get(
     "/metrics",
+    operation_id="getMetrics",
     summary="Prometheus metrics (extension)",
     response_class=PlainTextResponse,
     openapi_extra=EXTENSION,

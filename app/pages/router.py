@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from app.core.deps import InfraDep, PageDep, PrincipalDep, SessionDep, WorkDep
+from app.core.pagination import PaginationDep
 from app.core.responses import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
 from app.core.routing import ApiRoute
 from app.pages import service
@@ -23,8 +24,10 @@ EXTENSION = {"x-statuspage-extension": True}
     operation_id="getPages",
     responses=error_responses(*READ_ERRORS),
 )
-async def list_pages(principal: PrincipalDep, session: SessionDep) -> Response:
-    pages = await service.list_pages(session, principal.organization_id)
+async def list_pages(
+    principal: PrincipalDep, session: SessionDep, pagination: PaginationDep
+) -> Response:
+    pages = await service.list_pages(session, principal.organization_id, pagination)
     return json_response([Page.model_validate(p) for p in pages])
 
 

@@ -9,22 +9,30 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.context import UnitOfWork
 from app.core.errors import Conflict
+from app.core.pagination import Pagination
+from app.core.timefmt import utcnow
 from app.models import Page
 from app.pages.schemas import PageFields
 
 REVISION_CHANNEL = "statuspage:page-revisions"
 
 
-async def list_pages(session: AsyncSession, organization_id: str) -> Sequence[Page]:
-    result = await session.scalars(
+async def list_pages(
+    session: AsyncSession, organization_id: str, pagination: Pagination
+) -> Sequence[Page]:
+    """Statuspage leaves this list unpaginated; page/per_page are honoured when a client sends them."""
+    query = (
         select(Page)
         .where(Page.organization_id == organization_id)
         .order_by(Page.created_at, Page.id)
     )
-    return result.all()
+    if pagination.requested:
+        query = query.offset(pagination.offset).limit(pagination.per_page)
+    return (await session.scalars(query)).all()
 
 
 def _slug(name: str) -> str:
@@ -88,15 +96,18 @@ async def bump_revision(session: AsyncSession, work: UnitOfWork, redis: Redis, p
     """In the caller's transaction: the page's revision goes up by one, and once the transaction
     commits every API process hears of it (the public read path drops its snapshots)."""
     await session.flush()
+    now = utcnow()
     revision = await session.scalar(
         update(Page)
         .where(Page.id == page.id)
-        .values(revision=Page.revision + 1)
+        .values(revision=Page.revision + 1, updated_at=now)
         .returning(Page.revision)
         .execution_options(synchronize_session=False)
     )
     assert revision is not None
-    page.revision = revision
+    # What the database now holds, without marking the object dirty (which would update again).
+    set_committed_value(page, "revision", revision)
+    set_committed_value(page, "updated_at", now)
     page_id = page.id
 
     async def publish() -> None:
