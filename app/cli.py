@@ -35,6 +35,17 @@ class Endpoints:
 def infrastructure(settings: Settings, *, need_redis: bool = True) -> Iterator[Endpoints]:
     """The configured servers, or embedded ones under the data directory for what is unset.
     Embedded servers this process started are stopped on the way out."""
+    missing = [
+        name
+        for name, value in (
+            ("DATABASE_URL", settings.database_url),
+            ("REDIS_URL", settings.redis_url),
+        )
+        if value is None and (name == "DATABASE_URL" or need_redis)
+    ]
+    if missing and settings.environment == "production":
+        names = ", ".join(f"STATUSPAGE_{name}" for name in missing)
+        raise SystemExit(f"in production the embedded servers are off: set {names}")
     embedded = EmbeddedServers(settings.data_dir)
     try:
         embedded.start(
