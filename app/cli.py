@@ -12,17 +12,18 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 from app.core.config import Settings, get_settings
 from app.core.embedded import EmbeddedServers
 from app.core.logging import configure_logging
 
 logger = logging.getLogger("statuspage")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,14 @@ def infrastructure(settings: Settings, *, need_redis: bool = True) -> Iterator[E
         yield Endpoints(database_url, redis_url)
     finally:
         embedded.stop()
+
+
+def _run(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on uvloop (uvicorn's `loop` setting only applies to Server.run())."""
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -112,7 +121,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 await worker.close()
 
         logger.info("serving", extra={"url": f"http://{args.host}:{args.port}"})
-        asyncio.run(run())
+        _run(run())
     return 0
 
 
@@ -123,7 +132,7 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
         app = create_app(
             settings, database_url=endpoints.database_url, redis_url=endpoints.redis_url
         )
-        asyncio.run(_uvicorn_server(app, args.host, args.port).serve())
+        _run(_uvicorn_server(app, args.host, args.port).serve())
     return 0
 
 
@@ -141,7 +150,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
             finally:
                 await worker.close()
 
-        asyncio.run(run())
+        _run(run())
     return 0
 
 
@@ -171,7 +180,7 @@ def cmd_bootstrap(args: argparse.Namespace, settings: Settings) -> int:
                 "api_key": result.api_key,
             }
 
-        created = asyncio.run(run())
+        created = _run(run())
     if args.json:
         sys.stdout.write(json.dumps(created) + "\n")
     else:

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.components.router import router as components_router
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.infra import Infrastructure
@@ -52,5 +53,6 @@ def create_app(
     install_error_handlers(app)
     app.include_router(ops_router)
     app.include_router(pages_router)
+    app.include_router(components_router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from app.core.errors import Conflict, ServiceUnavailable
 from app.core.idempotency import Claim, IdempotencyStore
+from app.core.infra import Infrastructure
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,10 @@ class UnitOfWork:
     idempotency: IdempotencyStore | None = None
     claim: Claim | None = None
     after_commit: list[AfterCommit] = field(default_factory=list)
+    # Once per transaction: a page's revision bump, the outbox relay's wake-up call.
+    bumped_pages: set[str] = field(default_factory=set)
+    relay_scheduled: bool = False
+    read_only: bool = False
 
     def on_commit(self, callback: AfterCommit) -> None:
         self.after_commit.append(callback)
@@ -32,7 +37,7 @@ class UnitOfWork:
     async def finish(self, response: Response) -> None:
         """Commit on success (rollback otherwise), then run what waits for the commit."""
         succeeded = response.status_code < 400
-        if self.session is not None:
+        if self.session is not None and not self.read_only:
             if succeeded:
                 try:
                     await self.session.commit()
@@ -72,3 +77,14 @@ class UnitOfWork:
         if self.session is not None:
             await self.session.close()
             self.session = None
+
+
+@dataclass
+class Writer:
+    """What a service needs to change state: the transaction, its after-commit work, the shared
+    infrastructure, and who is acting (recorded in histories)."""
+
+    session: AsyncSession
+    work: UnitOfWork
+    infra: Infrastructure
+    actor: str

@@ -1,4 +1,4 @@
-"""The database engine and session factory, built once per process."""
+"""The database engine and session factories, built once per process."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from app.core.config import Settings
 class Database:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # Autocommit sessions for requests that only read: no BEGIN/COMMIT round trips.
+    read_sessionmaker: async_sessionmaker[AsyncSession]
 
     @classmethod
     def connect(cls, url: str, settings: Settings) -> Database:
@@ -26,11 +28,15 @@ class Database:
             url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
-            pool_pre_ping=True,
             pool_recycle=1800,
             connect_args={"server_settings": {"application_name": "statuspage"}},
         )
-        return cls(engine, async_sessionmaker(engine, expire_on_commit=False))
+        reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        return cls(
+            engine,
+            async_sessionmaker(engine, expire_on_commit=False),
+            async_sessionmaker(reader, expire_on_commit=False),
+        )
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.idempotency import IdempotencyStore
+from app.core.keycache import PrincipalCache
 from app.core.metrics import Metrics
 from app.core.queue import Queue
 from app.core.ratelimit import RateLimiter
@@ -22,6 +23,7 @@ class Infrastructure:
     rate_limiter: RateLimiter
     idempotency: IdempotencyStore
     metrics: Metrics
+    principals: PrincipalCache
 
     @property
     def redis(self) -> Redis:
@@ -40,6 +42,7 @@ class Infrastructure:
             rate_limiter=RateLimiter(queue.redis, settings.rate_limit_per_minute),
             idempotency=IdempotencyStore(queue.redis, settings.idempotency_ttl_seconds),
             metrics=metrics,
+            principals=PrincipalCache(settings.api_key_cache_seconds),
         )
 
     async def close(self) -> None:

@@ -21,7 +21,7 @@ class Pagination:
         return (self.page - 1) * self.per_page
 
 
-def pagination(
+async def pagination(
     page: Annotated[int | None, Query(ge=1, description="Page number, from 1")] = None,
     per_page: Annotated[
         int | None, Query(ge=1, description=f"Items per page, at most {MAX_PER_PAGE}")

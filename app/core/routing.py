@@ -71,7 +71,7 @@ class ApiRoute(APIRoute):
 
         async def route_handler(request: Request) -> Response:
             request = await _as_json_request(request)
-            work = UnitOfWork()
+            work = UnitOfWork(read_only=request.method in ("GET", "HEAD"))
             request.state.work = work
             try:
                 try:

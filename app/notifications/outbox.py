@@ -50,10 +50,13 @@ async def emit(
     session.add(event)
     await session.flush()
 
-    async def enqueue_relay() -> None:
-        await queue.enqueue(RELAY_JOB)
+    if not work.relay_scheduled:
+        work.relay_scheduled = True
 
-    work.on_commit(enqueue_relay)
+        async def enqueue_relay() -> None:
+            await queue.enqueue(RELAY_JOB)
+
+        work.on_commit(enqueue_relay)
     return event
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from app.core.deps import InfraDep, PageDep, PrincipalDep, SessionDep, WorkDep
+from app.core.deps import PageDep, PrincipalDep, SessionDep, WriterDep
 from app.core.pagination import PaginationDep
 from app.core.responses import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
 from app.core.routing import ApiRoute
@@ -59,10 +59,10 @@ async def get_page(page: PageDep) -> Response:
     return json_response(Page.model_validate(page))
 
 
-async def _update(
-    body: PageUpdateRequest, page: PageDep, session: SessionDep, work: WorkDep, infra: InfraDep
-) -> Response:
-    updated = await service.update_page(session, work, infra.redis, page, body.page)
+async def _update(body: PageUpdateRequest, page: PageDep, writer: WriterDep) -> Response:
+    updated = await service.update_page(
+        writer.session, writer.work, writer.infra.redis, page, body.page
+    )
     return json_response(Page.model_validate(updated))
 
 

@@ -93,8 +93,12 @@ async def delete_page(session: AsyncSession, page: Page) -> Page:
 
 
 async def bump_revision(session: AsyncSession, work: UnitOfWork, redis: Redis, page: Page) -> int:
-    """In the caller's transaction: the page's revision goes up by one, and once the transaction
-    commits every API process hears of it (the public read path drops its snapshots)."""
+    """In the caller's transaction: the page's revision goes up by one (once per transaction), and
+    once the transaction commits every API process hears of it (the read path drops its snapshots)."""
+    if page.id in work.bumped_pages:
+        await session.flush()
+        return page.revision
+    work.bumped_pages.add(page.id)
     await session.flush()
     now = utcnow()
     revision = await session.scalar(
