@@ -27,8 +27,8 @@ def _blank(value: Any) -> Any:
     return None if isinstance(value, str) and value.strip() == "" else value
 
 
-Description = Annotated[str | None, Field(max_length=10_000)]
-GroupId = Annotated[str | None, BeforeValidator(_null_words), Field(max_length=12)]
+Description = Annotated[str, Field(max_length=10_000)] | None
+GroupId = Annotated[Annotated[str, Field(max_length=12)] | None, BeforeValidator(_null_words)]
 StartDate = Annotated[date | None, BeforeValidator(_blank)]
 Position = Annotated[int, Field(ge=1, description="Extension: 1-based order among siblings.")]
 

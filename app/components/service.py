@@ -285,29 +285,35 @@ async def _release_from(writer: Writer, page: Page, group_id: str | None) -> Non
 async def update_component(
     writer: Writer, page: Page, row: Component, fields: ComponentFields
 ) -> Component:
+    """Apply what was sent; a request that changes nothing writes nothing."""
     session = writer.session
     changes = fields.model_dump(exclude_unset=True)
-    if row.is_group and ("status" in changes or "group_id" in changes):
+    if row.is_group:
         if changes.get("status") is not None:
             raise Unprocessable("component.status: a group's status follows its components")
         if changes.get("group_id") is not None:
             raise Unprocessable("component.group_id: component groups cannot be nested")
+    changed = False
     for name in ("name", "description", "showcase", "only_show_if_degraded", "start_date"):
-        if name in changes:
+        if name in changes and getattr(row, name) != changes[name]:
             setattr(row, name, changes[name])
+            changed = True
     old_group = row.group_id
+    position = changes.get("position")
     if "group_id" in changes and changes["group_id"] != row.group_id:
         if changes["group_id"] is not None:
             await _resolve_group(session, page, changes["group_id"])
-        await _place(session, row, changes["group_id"], changes.get("position"))
+        await _place(session, row, changes["group_id"], position)
         await session.flush()
         await _refresh_group_status(session, row.group_id)
         await _release_from(writer, page, old_group)
-    elif changes.get("position") is not None:
-        await _place(session, row, row.group_id, changes["position"])
+        changed = True
+    elif position is not None and position != row.position:
+        await _place(session, row, row.group_id, position)
+        changed = True
     if changes.get("status") is not None:
         await set_status(writer, page, row, changes["status"])
-    if changes:
+    if changed:
         row.updated_at = utcnow()
         await bump_revision(session, writer.work, writer.infra.redis, page)
     return row

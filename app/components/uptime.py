@@ -80,12 +80,15 @@ class Tally:
     def partial(self) -> int:
         return round(self.seconds["partial_outage"])
 
-    def percentage(self) -> float:
+    def exact_percentage(self) -> float:
         measured = sum(self.seconds.values()) - self.seconds["under_maintenance"]
         if measured <= 0:
             return 100.0
         down = self.seconds["major_outage"] + PARTIAL_OUTAGE_WEIGHT * self.seconds["partial_outage"]
-        return round(100.0 * (measured - down) / measured, 2)
+        return 100.0 * (measured - down) / measured
+
+    def percentage(self) -> float:
+        return round(self.exact_percentage(), 2)
 
 
 @dataclass
@@ -260,7 +263,9 @@ async def group_uptime(
         name=group.name,
         range_start=span.start,
         range_end=span.end,
-        uptime_percentage=round(sum(t.percentage() for t in tallies.values()) / len(tallies), 2),
+        uptime_percentage=round(
+            sum(t.exact_percentage() for t in tallies.values()) / len(tallies), 2
+        ),
         major_outage=sum(t.major for t in tallies.values()),
         partial_outage=sum(t.partial for t in tallies.values()),
         warnings=span.warnings,

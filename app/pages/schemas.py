@@ -77,24 +77,20 @@ Color = Annotated[str, AfterValidator(_color), Field(description="CSS colour, he
 TimeZone = Annotated[str, AfterValidator(_time_zone), Field(examples=["UTC"])]
 Subdomain = Annotated[str, AfterValidator(_subdomain)]
 Hostname = Annotated[
-    str | None,
-    BeforeValidator(_blank_to_none),
-    AfterValidator(lambda v: None if v is None else _hostname(v)),
+    Annotated[str, AfterValidator(_hostname)] | None, BeforeValidator(_blank_to_none)
 ]
+# Constraints sit on the inner `str` so that null skips them (pydantic would otherwise apply
+# max_length to None after a BeforeValidator and raise a TypeError instead of a 422).
 HttpUrl = Annotated[
-    str | None,
+    Annotated[str, Field(max_length=2048), AfterValidator(_http_url)] | None,
     BeforeValidator(_blank_to_none),
-    Field(max_length=2048),
-    AfterValidator(lambda v: None if v is None else _http_url(v)),
 ]
 Email = Annotated[
-    str | None,
+    Annotated[str, Field(max_length=255), AfterValidator(_email)] | None,
     BeforeValidator(_blank_to_none),
-    Field(max_length=255),
-    AfterValidator(lambda v: None if v is None else _email(v)),
 ]
-OptionalText = Annotated[str | None, Field(max_length=10_000)]
-ShortText = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=255)]
+OptionalText = Annotated[str, Field(max_length=10_000)] | None
+ShortText = Annotated[Annotated[str, Field(max_length=255)] | None, BeforeValidator(_blank_to_none)]
 
 
 class SimpleLogo(BaseModel):
