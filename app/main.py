@@ -37,6 +37,7 @@ def create_app(
                 "(or use `statuspage serve`, which starts embedded servers)"
             )
         app.state.infra = Infrastructure.build(settings, db_url, r_url, metrics)
+        app.state.infra.start()
         try:
             yield
         finally:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from app.components import service, uptime
@@ -21,12 +22,15 @@ from app.components.schemas import (
     GroupCreateRequest,
     GroupUpdateRequest,
 )
-from app.core.deps import PageDep, SessionDep, WriterDep
+from app.core.deps import PageDep, PrincipalDep, SessionDep, WriterDep, session_of
+from app.core.errors import NotFound
 from app.core.pagination import PaginationDep
 from app.core.responses import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
 from app.core.routing import ApiRoute
+from app.core.security import SAFE_METHODS
 from app.core.timefmt import utcnow
 from app.models import Component as ComponentRow
+from app.models import Page
 
 router = APIRouter(prefix="/v1/pages/{page_id}", route_class=ApiRoute)
 EXTENSION = {"x-statuspage-extension": True}
@@ -34,15 +38,32 @@ COMPONENTS: list[str | Enum] = ["components"]
 GROUPS: list[str | Enum] = ["component groups"]
 
 
-async def get_component(
+@dataclass(frozen=True)
+class Target:
+    page: Page
+    component: ComponentRow
+
+
+async def get_target(
+    page_id: Annotated[str, Path(description="Page identifier")],
     component_id: Annotated[str, Path(description="Component identifier")],
-    page: PageDep,
-    session: SessionDep,
-) -> ComponentRow:
-    return await service.get_component(session, page, component_id)
+    request: Request,
+    principal: PrincipalDep,
+) -> Target:
+    """The page and the component in one query; a write locks the component row."""
+    found = await service.component_on_page(
+        session_of(request),
+        principal.organization_id,
+        page_id,
+        component_id,
+        for_update=request.method not in SAFE_METHODS,
+    )
+    if found is None:
+        raise NotFound("The requested resource could not be found.")
+    return Target(*found)
 
 
-ComponentDep = Annotated[ComponentRow, Depends(get_component)]
+TargetDep = Annotated[Target, Depends(get_target)]
 
 
 async def get_group(
@@ -117,14 +138,14 @@ async def bulk_update(body: BulkStatusRequest, page: PageDep, writer: WriterDep)
     operation_id="getPagesPageIdComponentsComponentId",
     responses=error_responses(*READ_ERRORS),
 )
-async def get_one(component: ComponentDep) -> Response:
-    return json_response(Component.of(component))
+async def get_one(target: TargetDep) -> Response:
+    return json_response(Component.of(target.component))
 
 
 async def _update_component(
-    body: ComponentUpdateRequest, page: PageDep, component: ComponentDep, writer: WriterDep
+    body: ComponentUpdateRequest, target: TargetDep, writer: WriterDep
 ) -> Response:
-    row = await service.update_component(writer, page, component, body.component)
+    row = await service.update_component(writer, target.page, target.component, body.component)
     return json_response(Component.of(row))
 
 
@@ -149,8 +170,8 @@ for _method in ("PATCH", "PUT"):
     operation_id="deletePagesPageIdComponentsComponentId",
     responses=error_responses(*WRITE_ERRORS),
 )
-async def delete_component(page: PageDep, component: ComponentDep, writer: WriterDep) -> Response:
-    await service.delete_component(writer, page, component)
+async def delete_component(target: TargetDep, writer: WriterDep) -> Response:
+    await service.delete_component(writer, target.page, target.component)
     return Response(status_code=204)
 
 
@@ -163,12 +184,12 @@ async def delete_component(page: PageDep, component: ComponentDep, writer: Write
     responses=error_responses(*READ_ERRORS, 422),
 )
 async def component_uptime(
-    page: PageDep,
-    component: ComponentDep,
+    target: TargetDep,
     session: SessionDep,
     start: StartQuery = None,
     end: EndQuery = None,
 ) -> Response:
+    page, component = target.page, target.component
     result = await uptime.component_uptime(session, component, page.time_zone, start, end, utcnow())
     return json_response(result)
 
@@ -185,12 +206,13 @@ async def component_uptime(
     openapi_extra=EXTENSION,
 )
 async def component_daily(
-    page: PageDep,
-    component: ComponentDep,
+    target: TargetDep,
     session: SessionDep,
     days: Annotated[int, Query(ge=1, le=366)] = uptime.DEFAULT_DAYS,
 ) -> Response:
-    result = await uptime.daily_statuses(session, component, page.time_zone, utcnow(), days)
+    result = await uptime.daily_statuses(
+        session, target.component, target.page.time_zone, utcnow(), days
+    )
     return json_response(result)
 
 

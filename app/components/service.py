@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.components.rollup import page_status, worst_status
 from app.components.schemas import Component as ComponentOut
 from app.components.schemas import ComponentFields, GroupFields
 from app.core.context import Writer
 from app.core.errors import NotFound, Unprocessable
+from app.core.ids import new_id
 from app.core.pagination import Pagination
 from app.core.timefmt import format_timestamp, utcnow
 from app.models import Component, ComponentStatusChange, Page
 from app.notifications import outbox
-from app.pages.service import bump_revision
+from app.pages.service import bump_revision, revision_committed
 
 COMPONENT_UPDATE_EVENT = "component.update"
 
@@ -56,6 +60,33 @@ async def get_component(session: AsyncSession, page: Page, component_id: str) ->
     if row is None:
         raise NotFound("The requested resource could not be found.")
     return row
+
+
+_COMPONENT_ON_PAGE = (
+    select(Component, Page)
+    .join(Page, Page.id == Component.page_id)
+    .where(
+        Component.id == bindparam("component_id"),
+        Page.id == bindparam("page_id"),
+        Page.organization_id == bindparam("organization_id"),
+    )
+)
+_COMPONENT_ON_PAGE_FOR_UPDATE = _COMPONENT_ON_PAGE.with_for_update(of=Component)
+
+
+async def component_on_page(
+    session: AsyncSession,
+    organization_id: str,
+    page_id: str,
+    component_id: str,
+    *,
+    for_update: bool = False,
+) -> tuple[Page, Component] | None:
+    """One query for a component route: the page (of this organization) and the component."""
+    statement = _COMPONENT_ON_PAGE_FOR_UPDATE if for_update else _COMPONENT_ON_PAGE
+    params = {"component_id": component_id, "page_id": page_id, "organization_id": organization_id}
+    row = (await session.execute(statement, params)).first()
+    return None if row is None else (row.Page, row.Component)
 
 
 async def get_group(session: AsyncSession, page: Page, group_id: str) -> Component:
@@ -153,6 +184,58 @@ async def _refresh_group_status(session: AsyncSession, group_id: str | None) -> 
         group.status = status
 
 
+@dataclass
+class PageStatuses:
+    """Every component's status on a page, read once per transaction and kept current in memory,
+    so that each change can compute the page indicator and its group's status without a query."""
+
+    rows: dict[str, tuple[str, str | None, bool]]  # id -> (status, group_id, is_group)
+
+    @classmethod
+    async def load(cls, session: AsyncSession, page_id: str) -> PageStatuses:
+        result = await session.execute(_PAGE_STATUSES, {"page_id": page_id})
+        return cls({r.id: (r.status, r.group_id, r.is_group) for r in result})
+
+    def set(self, component_id: str, status: str) -> None:
+        _, group_id, is_group = self.rows[component_id]
+        self.rows[component_id] = (status, group_id, is_group)
+
+    def indicator(self) -> tuple[str, str]:
+        return page_status(s for s, _, is_group in self.rows.values() if not is_group)
+
+    def group_status(self, group_id: str) -> str:
+        return worst_status(s for s, g, _ in self.rows.values() if g == group_id)
+
+
+_PAGE_STATUSES = select(
+    Component.id, Component.status, Component.group_id, Component.is_group
+).where(Component.page_id == bindparam("page_id"))
+
+# The whole change in one round trip: the component, its history row, the webhook event, and
+# (once per transaction) the page revision. The component row is already locked by the request.
+_APPLY_STATUS_CHANGE = text(
+    """
+    WITH changed AS (
+        UPDATE components SET status = :new_status, updated_at = :now
+        WHERE id = :component_id RETURNING id
+    ), history AS (
+        INSERT INTO component_status_changes
+            (id, component_id, page_id, old_status, new_status, at, source, actor, incident_id)
+        SELECT :change_id, id, :page_id, :old_status, :new_status, :now, :source, :actor,
+               :incident_id
+        FROM changed
+    ), event AS (
+        INSERT INTO outbox_events (page_id, kind, payload, created_at, attempts)
+        SELECT :page_id, :kind, :payload, :now, 0 FROM changed
+    ), bumped AS (
+        UPDATE pages SET revision = revision + 1, updated_at = :now
+        WHERE id = :page_id AND :bump RETURNING revision
+    )
+    SELECT (SELECT revision FROM bumped) AS revision
+    """
+).bindparams(bindparam("payload", type_=JSONB))
+
+
 async def set_status(
     writer: Writer,
     page: Page,
@@ -162,53 +245,70 @@ async def set_status(
     source: str = "api",
     actor: str | None = None,
     incident_id: str | None = None,
-) -> ComponentStatusChange | None:
+    statuses: PageStatuses | None = None,
+) -> str | None:
     """Change one component's status: a history row, an outbox event for webhook subscribers, the
-    group's derived status and the page revision. The status it already has changes nothing."""
+    group's derived status and the page revision, in the caller's transaction. Answers the id of
+    the history row, or None when the component already had that status (nothing is written)."""
     if row.is_group:
         raise Unprocessable("A component group's status follows its components; set theirs")
     if row.status == new_status:
         return None
     session = writer.session
+    await session.flush()  # pending ORM changes first, so the statement below sees them
+    if statuses is None:
+        statuses = await PageStatuses.load(session, page.id)
+    statuses.set(row.id, new_status)
+    indicator, description = statuses.indicator()
     now = utcnow()
-    change = ComponentStatusChange(
-        component_id=row.id,
-        page_id=page.id,
-        old_status=row.status,
-        new_status=new_status,
-        at=now,
-        source=source,
-        actor=actor or writer.actor,
-        incident_id=incident_id,
-    )
-    row.status = new_status
-    row.updated_at = now
-    session.add(change)
-    await _refresh_group_status(session, row.group_id)
-    await session.flush()
-    indicator, description = await page_indicator(session, page.id)
+    change_id = new_id()
+    old_status = row.status
+    set_committed_value(row, "status", new_status)
+    set_committed_value(row, "updated_at", now)
     payload = {
         "page": {"id": page.id, "status_indicator": indicator, "status_description": description},
         "component_update": {
             "created_at": format_timestamp(now),
             "new_status": new_status,
-            "old_status": change.old_status,
-            "id": change.id,
+            "old_status": old_status,
+            "id": change_id,
             "component_id": row.id,
             "component_type": "Component",
         },
         "component": _event_component(row),
     }
-    await outbox.emit(
-        session,
-        writer.work,
-        writer.infra.queue,
-        kind=COMPONENT_UPDATE_EVENT,
-        payload=payload,
-        page_id=page.id,
+    bump = page.id not in writer.work.bumped_pages
+    revision = await session.scalar(
+        _APPLY_STATUS_CHANGE,
+        {
+            "new_status": new_status,
+            "old_status": old_status,
+            "now": now,
+            "component_id": row.id,
+            "change_id": change_id,
+            "page_id": page.id,
+            "source": source,
+            "actor": actor or writer.actor,
+            "incident_id": incident_id,
+            "kind": COMPONENT_UPDATE_EVENT,
+            "payload": payload,
+            "bump": bump,
+        },
     )
-    await bump_revision(session, writer.work, writer.infra.redis, page)
-    return change
+    if bump:
+        assert revision is not None
+        set_committed_value(page, "revision", revision)
+        set_committed_value(page, "updated_at", now)
+        revision_committed(writer.work, writer.infra.notifier, page)
+    outbox.wake_after_commit(writer.work, writer.infra.notifier)
+    if row.group_id is not None and row.group_id in statuses.rows:
+        group_status = statuses.group_status(row.group_id)
+        if statuses.rows[row.group_id][0] != group_status:
+            statuses.set(row.group_id, group_status)
+            group = await session.get(Component, row.group_id)
+            if group is not None:
+                group.status = group_status
+    return change_id
 
 
 # Components ---------------------------------------------------------------------------------
@@ -265,7 +365,7 @@ async def create_component(writer: Writer, page: Page, fields: ComponentFields) 
         )
     )
     await _refresh_group_status(session, group_id)
-    await bump_revision(session, writer.work, writer.infra.redis, page)
+    await bump_revision(session, writer.work, writer.infra.notifier, page)
     return row
 
 
@@ -315,7 +415,7 @@ async def update_component(
         await set_status(writer, page, row, changes["status"])
     if changed:
         row.updated_at = utcnow()
-        await bump_revision(session, writer.work, writer.infra.redis, page)
+        await bump_revision(session, writer.work, writer.infra.notifier, page)
     return row
 
 
@@ -340,7 +440,7 @@ async def delete_component(writer: Writer, page: Page, row: Component) -> None:
     group_id = row.group_id
     await _delete_row(writer, row)
     await _release_from(writer, page, group_id)
-    await bump_revision(writer.session, writer.work, writer.infra.redis, page)
+    await bump_revision(writer.session, writer.work, writer.infra.notifier, page)
 
 
 async def bulk_set_status(writer: Writer, page: Page, statuses: dict[str, str]) -> list[Component]:
@@ -351,9 +451,10 @@ async def bulk_set_status(writer: Writer, page: Page, statuses: dict[str, str]) 
     groups = sorted(cid for cid in statuses if rows[cid].is_group)
     if groups:
         raise Unprocessable(f"components: groups have no status of their own: {', '.join(groups)}")
+    current = await PageStatuses.load(writer.session, page.id)
     for component_id, status in statuses.items():
-        await set_status(writer, page, rows[component_id], status)
-    await bump_revision(writer.session, writer.work, writer.infra.redis, page)
+        await set_status(writer, page, rows[component_id], status, statuses=current)
+    await bump_revision(writer.session, writer.work, writer.infra.notifier, page)
     return [rows[cid] for cid in statuses]
 
 
@@ -449,7 +550,7 @@ async def create_group(
     session.add(group)
     await session.flush()
     await _move_members(writer, page, group, members)
-    await bump_revision(session, writer.work, writer.infra.redis, page)
+    await bump_revision(session, writer.work, writer.infra.notifier, page)
     return group
 
 
@@ -470,14 +571,14 @@ async def update_group(
     if changes.get("position") is not None:
         await _place(session, group, None, changes["position"])
     group.updated_at = utcnow()
-    await bump_revision(session, writer.work, writer.infra.redis, page)
+    await bump_revision(session, writer.work, writer.infra.notifier, page)
     return group
 
 
 async def delete_group(writer: Writer, page: Page, group: Component) -> dict[str, Any]:
     view = await group_view(writer.session, group)
     await _delete_row(writer, group)
-    await bump_revision(writer.session, writer.work, writer.infra.redis, page)
+    await bump_revision(writer.session, writer.work, writer.infra.notifier, page)
     return view
 
 

@@ -17,7 +17,7 @@ from app.core.infra import Infrastructure
 
 logger = logging.getLogger(__name__)
 
-AfterCommit = Callable[[], Awaitable[None]]
+AfterCommit = Callable[[], Awaitable[None] | None]
 
 
 @dataclass
@@ -58,7 +58,9 @@ class UnitOfWork:
         if succeeded:
             for callback in self.after_commit:
                 try:
-                    await callback()
+                    result = callback()
+                    if result is not None:
+                        await result
                 except Exception:
                     # The commit is the durable record; a worker sweep picks up what this missed.
                     logger.exception("after-commit callback failed")

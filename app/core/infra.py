@@ -11,6 +11,7 @@ from app.core.db import Database
 from app.core.idempotency import IdempotencyStore
 from app.core.keycache import PrincipalCache
 from app.core.metrics import Metrics
+from app.core.notifier import Notifier
 from app.core.queue import Queue
 from app.core.ratelimit import RateLimiter
 
@@ -24,6 +25,7 @@ class Infrastructure:
     idempotency: IdempotencyStore
     metrics: Metrics
     principals: PrincipalCache
+    notifier: Notifier
 
     @property
     def redis(self) -> Redis:
@@ -43,8 +45,14 @@ class Infrastructure:
             idempotency=IdempotencyStore(queue.redis, settings.idempotency_ttl_seconds),
             metrics=metrics,
             principals=PrincipalCache(settings.api_key_cache_seconds),
+            notifier=Notifier(queue),
         )
 
+    def start(self) -> None:
+        """Start the per-process background work (needs the running event loop)."""
+        self.notifier.start()
+
     async def close(self) -> None:
+        await self.notifier.close()
         await self.queue.close()
         await self.db.close()

@@ -14,13 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.context import UnitOfWork
-from app.core.queue import Queue
+from app.core.notifier import Notifier
 from app.core.timefmt import utcnow
 from app.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
-RELAY_JOB = "relay_outbox"
 RELAY_BATCH = 200
 
 EventHandler = Callable[[AsyncSession, OutboxEvent], Awaitable[None]]
@@ -40,24 +39,25 @@ def register(kind: str) -> Callable[[EventHandler], EventHandler]:
 async def emit(
     session: AsyncSession,
     work: UnitOfWork,
-    queue: Queue,
+    notifier: Notifier,
     *,
     kind: str,
     payload: dict[str, Any],
     page_id: str | None = None,
 ) -> OutboxEvent:
+    """Add the event to the caller's transaction; once it commits, the relay is woken up."""
     event = OutboxEvent(kind=kind, payload=payload, page_id=page_id, attempts=0)
     session.add(event)
-    await session.flush()
 
+    wake_after_commit(work, notifier)
+    return event
+
+
+def wake_after_commit(work: UnitOfWork, notifier: Notifier) -> None:
+    """For a transaction that wrote outbox rows: wake the relay once it has committed."""
     if not work.relay_scheduled:
         work.relay_scheduled = True
-
-        async def enqueue_relay() -> None:
-            await queue.enqueue(RELAY_JOB)
-
-        work.on_commit(enqueue_relay)
-    return event
+        work.on_commit(notifier.outbox_pending)
 
 
 async def relay_pending(sessionmaker: async_sessionmaker[AsyncSession]) -> int:

@@ -61,7 +61,7 @@ async def get_page(page: PageDep) -> Response:
 
 async def _update(body: PageUpdateRequest, page: PageDep, writer: WriterDep) -> Response:
     updated = await service.update_page(
-        writer.session, writer.work, writer.infra.redis, page, body.page
+        writer.session, writer.work, writer.infra.notifier, page, body.page
     )
     return json_response(Page.model_validate(updated))
 

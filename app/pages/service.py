@@ -6,19 +6,17 @@ import re
 import secrets
 from collections.abc import Sequence
 
-from redis.asyncio import Redis
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.context import UnitOfWork
 from app.core.errors import Conflict
+from app.core.notifier import Notifier
 from app.core.pagination import Pagination
 from app.core.timefmt import utcnow
 from app.models import Page
 from app.pages.schemas import PageFields
-
-REVISION_CHANNEL = "statuspage:page-revisions"
 
 
 async def list_pages(
@@ -75,14 +73,14 @@ async def create_page(session: AsyncSession, organization_id: str, fields: PageF
 
 
 async def update_page(
-    session: AsyncSession, work: UnitOfWork, redis: Redis, page: Page, fields: PageFields
+    session: AsyncSession, work: UnitOfWork, notifier: Notifier, page: Page, fields: PageFields
 ) -> Page:
     await _check_unique(session, fields, page.id)
     changes = fields.model_dump(exclude_unset=True)
     for name, value in changes.items():
         setattr(page, name, value)
     if changes:
-        await bump_revision(session, work, redis, page)
+        await bump_revision(session, work, notifier, page)
     return page
 
 
@@ -92,14 +90,14 @@ async def delete_page(session: AsyncSession, page: Page) -> Page:
     return page
 
 
-async def bump_revision(session: AsyncSession, work: UnitOfWork, redis: Redis, page: Page) -> int:
+async def bump_revision(
+    session: AsyncSession, work: UnitOfWork, notifier: Notifier, page: Page
+) -> int:
     """In the caller's transaction: the page's revision goes up by one (once per transaction), and
     once the transaction commits every API process hears of it (the read path drops its snapshots)."""
-    if page.id in work.bumped_pages:
-        await session.flush()
-        return page.revision
-    work.bumped_pages.add(page.id)
     await session.flush()
+    if page.id in work.bumped_pages:
+        return page.revision
     now = utcnow()
     revision = await session.scalar(
         update(Page)
@@ -112,10 +110,12 @@ async def bump_revision(session: AsyncSession, work: UnitOfWork, redis: Redis, p
     # What the database now holds, without marking the object dirty (which would update again).
     set_committed_value(page, "revision", revision)
     set_committed_value(page, "updated_at", now)
-    page_id = page.id
-
-    async def publish() -> None:
-        await redis.publish(REVISION_CHANNEL, f"{page_id}:{revision}")
-
-    work.on_commit(publish)
+    revision_committed(work, notifier, page)
     return revision
+
+
+def revision_committed(work: UnitOfWork, notifier: Notifier, page: Page) -> None:
+    """Once the transaction commits, every process hears of the page's new revision."""
+    work.bumped_pages.add(page.id)
+    page_id, revision = page.id, page.revision
+    work.on_commit(lambda: notifier.page_changed(page_id, revision))

@@ -8,9 +8,11 @@ import subprocess
 import sys
 
 from sqlalchemy import select
+from starlette.responses import Response
 
 from app.core.context import UnitOfWork
 from app.core.db import Database
+from app.core.notifier import Notifier
 from app.core.queue import Queue
 from app.models import OutboxEvent
 from app.notifications.outbox import emit
@@ -28,12 +30,13 @@ async def _run_worker(servers: Servers) -> None:
 
 async def test_worker_relays_committed_events(servers: Servers, db: Database) -> None:
     queue = Queue.from_url(servers.redis_url)
+    notifier = Notifier(queue)
     try:
         work = UnitOfWork()
         async with db.sessionmaker() as session, session.begin():
-            await emit(session, work, queue, kind="test.event", payload={"n": 1}, page_id=None)
-        for callback in work.after_commit:  # what the request does once its commit succeeded
-            await callback()
+            await emit(session, work, notifier, kind="test.event", payload={"n": 1}, page_id=None)
+        await work.finish(Response(status_code=201))  # what a request does after its commit
+        await notifier.flush()
         assert await queue.depth() == 1
 
         # An event whose enqueue never happened (Redis down at that moment): the sweep's job.
@@ -54,11 +57,14 @@ async def test_worker_relays_committed_events(servers: Servers, db: Database) ->
 
 async def test_rolled_back_transaction_emits_nothing(servers: Servers, db: Database) -> None:
     queue = Queue.from_url(servers.redis_url)
+    notifier = Notifier(queue)
     try:
         work = UnitOfWork()
         async with db.sessionmaker() as session, session.begin():
-            await emit(session, work, queue, kind="test.event", payload={"n": 3})
+            await emit(session, work, notifier, kind="test.event", payload={"n": 3})
             await session.rollback()
+        await work.finish(Response(status_code=500))
+        await notifier.flush()
         async with db.sessionmaker() as session:
             assert (await session.scalars(select(OutboxEvent))).all() == []
         assert await queue.depth() == 0
