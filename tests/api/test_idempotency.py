@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-import httpx
+from collections.abc import Callable
+from typing import Any
 
+import httpx
+from redis.asyncio import Redis
+from sqlalchemy import select
+
+from app.core.db import Database
+from app.core.idempotency import IdempotencyStore, fingerprint
+from app.core.security import hash_api_key
+from app.models import ApiKey
 from tests.api.test_auth import assert_error
-from tests.conftest import Tenant
+from tests.conftest import Servers, Tenant
 
 
 async def test_retried_create_makes_one_page(client: httpx.AsyncClient, tenant: Tenant) -> None:
@@ -62,12 +71,9 @@ async def test_failed_request_does_not_burn_the_key(
 
 
 async def test_keys_are_scoped_to_the_api_key(
-    client: httpx.AsyncClient, tenant: Tenant, make_tenant: object
+    client: httpx.AsyncClient, tenant: Tenant, make_tenant: Callable[..., Any]
 ) -> None:
-    from collections.abc import Callable
-    from typing import Any, cast
-
-    other: Tenant = await cast(Callable[..., Any], make_tenant)()
+    other: Tenant = await make_tenant()
     body = {"page": {"name": "Shared key name"}}
     a = await client.post(
         "/v1/pages", headers={**tenant.auth, "Idempotency-Key": "same"}, json=body
@@ -75,3 +81,30 @@ async def test_keys_are_scoped_to_the_api_key(
     b = await client.post("/v1/pages", headers={**other.auth, "Idempotency-Key": "same"}, json=body)
     assert a.status_code == b.status_code == 201
     assert a.json()["id"] != b.json()["id"]
+
+
+async def test_duplicate_while_in_flight_is_409(
+    client: httpx.AsyncClient, tenant: Tenant, servers: Servers, db: Database
+) -> None:
+    body = b'{"page": {"name": "Slow"}}'
+    async with db.sessionmaker() as session:
+        key_id = await session.scalar(
+            select(ApiKey.id).where(ApiKey.key_hash == hash_api_key(tenant.api_key))
+        )
+    assert key_id is not None
+    redis = Redis.from_url(servers.redis_url)
+    try:
+        # What a first request holds while it runs: the key's in-flight claim.
+        store = IdempotencyStore(redis, 60)
+        claim = await store.claim(key_id, "busy", fingerprint("POST", "/v1/pages", body))
+        assert claim is not None
+        response = await client.post(
+            "/v1/pages",
+            headers={**tenant.auth, "Idempotency-Key": "busy", "Content-Type": "application/json"},
+            content=body,
+        )
+        assert_error(response, 409)
+        names = [p["name"] for p in (await client.get("/v1/pages", headers=tenant.auth)).json()]
+        assert "Slow" not in names
+    finally:
+        await redis.aclose()
