@@ -24,7 +24,7 @@ from app.core.pagination import Pagination
 from app.core.timefmt import format_timestamp, utcnow
 from app.models import Component, ComponentStatusChange, Page
 from app.notifications import outbox
-from app.pages.service import bump_revision, revision_committed
+from app.pages.service import bump_revision
 
 COMPONENT_UPDATE_EVENT = "component.update"
 
@@ -211,8 +211,8 @@ _PAGE_STATUSES = select(
     Component.id, Component.status, Component.group_id, Component.is_group
 ).where(Component.page_id == bindparam("page_id"))
 
-# The whole change in one round trip: the component, its history row, the webhook event, and
-# (once per transaction) the page revision. The component row is already locked by the request.
+# The whole change in one round trip: the component, its history row and the webhook event (the
+# page revision follows just before COMMIT). The component row is already locked by the request.
 _APPLY_STATUS_CHANGE = text(
     """
     WITH changed AS (
@@ -227,11 +227,8 @@ _APPLY_STATUS_CHANGE = text(
     ), event AS (
         INSERT INTO outbox_events (page_id, kind, payload, created_at, attempts)
         SELECT :page_id, :kind, :payload, :now, 0 FROM changed
-    ), bumped AS (
-        UPDATE pages SET revision = revision + 1, updated_at = :now
-        WHERE id = :page_id AND :bump RETURNING revision
     )
-    SELECT (SELECT revision FROM bumped) AS revision
+    SELECT count(*) FROM changed
     """
 ).bindparams(bindparam("payload", type_=JSONB))
 
@@ -277,8 +274,7 @@ async def set_status(
         },
         "component": _event_component(row),
     }
-    bump = page.id not in writer.work.bumped_pages
-    revision = await session.scalar(
+    await session.execute(
         _APPLY_STATUS_CHANGE,
         {
             "new_status": new_status,
@@ -292,14 +288,9 @@ async def set_status(
             "incident_id": incident_id,
             "kind": COMPONENT_UPDATE_EVENT,
             "payload": payload,
-            "bump": bump,
         },
     )
-    if bump:
-        assert revision is not None
-        set_committed_value(page, "revision", revision)
-        set_committed_value(page, "updated_at", now)
-        revision_committed(writer.work, writer.infra.notifier, page)
+    await bump_revision(session, writer.work, writer.infra.notifier, page)
     outbox.wake_after_commit(writer.work, writer.infra.notifier)
     if row.group_id is not None and row.group_id in statuses.rows:
         group_status = statuses.group_status(row.group_id)

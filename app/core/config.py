@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
 
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
-    db_pool_size: int = Field(default=10, gt=0)
+    db_pool_size: int = Field(default=20, gt=0)
     db_max_overflow: int = Field(default=10, ge=0)
     outbox_sweep_seconds: int = Field(default=30, gt=0)
 

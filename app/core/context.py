@@ -26,6 +26,9 @@ class UnitOfWork:
     idempotency: IdempotencyStore | None = None
     claim: Claim | None = None
     after_commit: list[AfterCommit] = field(default_factory=list)
+    # The last statements of the transaction, run just before COMMIT (so that row locks they
+    # take, like a page's revision, are held as briefly as possible).
+    before_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Once per transaction: a page's revision bump, the outbox relay's wake-up call.
     bumped_pages: set[str] = field(default_factory=set)
     relay_scheduled: bool = False
@@ -34,12 +37,17 @@ class UnitOfWork:
     def on_commit(self, callback: AfterCommit) -> None:
         self.after_commit.append(callback)
 
+    def before_committing(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self.before_commit.append(callback)
+
     async def finish(self, response: Response) -> None:
         """Commit on success (rollback otherwise), then run what waits for the commit."""
         succeeded = response.status_code < 400
         if self.session is not None and not self.read_only:
             if succeeded:
                 try:
+                    for last_statement in self.before_commit:
+                        await last_statement()
                     await self.session.commit()
                 except IntegrityError as exc:
                     raise Conflict("The change conflicts with existing data") from exc

@@ -6,7 +6,7 @@ import re
 import secrets
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -80,6 +80,8 @@ async def update_page(
     for name, value in changes.items():
         setattr(page, name, value)
     if changes:
+        page.updated_at = utcnow()
+        await session.flush()
         await bump_revision(session, work, notifier, page)
     return page
 
@@ -92,30 +94,29 @@ async def delete_page(session: AsyncSession, page: Page) -> Page:
 
 async def bump_revision(
     session: AsyncSession, work: UnitOfWork, notifier: Notifier, page: Page
-) -> int:
-    """In the caller's transaction: the page's revision goes up by one (once per transaction), and
-    once the transaction commits every API process hears of it (the read path drops its snapshots)."""
-    await session.flush()
+) -> None:
+    """The page's revision goes up by one in the caller's transaction, once however many changes
+    it holds, as its last statement before COMMIT; after the commit every process hears of it (the
+    public read path drops its snapshots). Every change to what the page shows calls this."""
     if page.id in work.bumped_pages:
-        return page.revision
-    now = utcnow()
-    revision = await session.scalar(
-        update(Page)
-        .where(Page.id == page.id)
-        .values(revision=Page.revision + 1, updated_at=now)
-        .returning(Page.revision)
-        .execution_options(synchronize_session=False)
-    )
-    assert revision is not None
-    # What the database now holds, without marking the object dirty (which would update again).
-    set_committed_value(page, "revision", revision)
-    set_committed_value(page, "updated_at", now)
-    revision_committed(work, notifier, page)
-    return revision
-
-
-def revision_committed(work: UnitOfWork, notifier: Notifier, page: Page) -> None:
-    """Once the transaction commits, every process hears of the page's new revision."""
+        return
     work.bumped_pages.add(page.id)
-    page_id, revision = page.id, page.revision
-    work.on_commit(lambda: notifier.page_changed(page_id, revision))
+    page_id = page.id
+
+    async def bump() -> None:
+        revision = await session.scalar(_BUMP, {"page_id": page_id})
+        assert revision is not None
+        set_committed_value(page, "revision", revision)
+        work.on_commit(lambda: notifier.page_changed(page_id, revision))
+
+    work.before_committing(bump)
+
+
+_BUMP = (
+    update(Page)
+    .where(Page.id == bindparam("page_id"))
+    # updated_at as it is: the revision counts every change, updated_at the page's own settings.
+    .values(revision=Page.revision + 1, updated_at=Page.updated_at)
+    .returning(Page.revision)
+    .execution_options(synchronize_session=False)
+)
