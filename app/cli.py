@@ -69,7 +69,9 @@ def _run(main: Coroutine[Any, Any, T]) -> T:
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
+    # SIGTERM asks for a clean stop: unwind (stopping embedded servers) and exit 0, so that
+    # supervisors such as systemd see a normal exit.
+    raise SystemExit(0)
 
 
 def _uvicorn_server(app: Any, host: str, port: int) -> Any:
