@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import importlib.util
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -24,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import psutil  # type: ignore[import-untyped,unused-ignore]  # no stubs in the dev dependencies
 
@@ -259,3 +263,100 @@ def cleanup_on_exit(keep_data: bool = False) -> Iterator[Cleanup]:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def pgserver_bin(name: str) -> Path:
+    """A program of the PostgreSQL build that pgserver ships (found without importing pgserver)."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("pgserver is not installed in this environment")
+    return Path(spec.origin).parent / "pginstall" / "bin" / name
+
+
+@dataclass(frozen=True)
+class Postgres:
+    """The embedded server, reached as user postgres (trust) on its Unix socket."""
+
+    socket_dir: str
+    port: str
+    log: Path
+
+    @classmethod
+    def of(cls, data_dir: Path) -> Postgres:
+        pg_dir = data_dir / "postgres"
+        lines = (pg_dir / "postmaster.pid").read_text().splitlines()
+        # postmaster.pid: pid, data dir, start time, port, socket dir, listen address, shm, status.
+        return cls(
+            socket_dir=lines[4].strip() or str(pg_dir), port=lines[3].strip(), log=pg_dir / "log"
+        )
+
+    def conninfo(self) -> list[str]:
+        return ["-h", self.socket_dir, "-p", self.port, "-U", "postgres", "-d", "statuspage"]
+
+    def sql(self, statement: str) -> str:
+        completed = subprocess.run(
+            [str(pgserver_bin("psql")), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+             *self.conninfo(), "-c", statement],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        if completed.returncode != 0:
+            raise RuntimeError(
+                f"psql failed ({completed.returncode}) on {statement!r}: {completed.stderr}"
+            )
+        return completed.stdout.strip()
+
+    def problems(self, limit: int = 5) -> list[str]:
+        """ERROR, FATAL and PANIC lines of the server log (whatever the server logged so far)."""
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError as error:
+            return [f"(could not read {self.log}: {error})"]
+        hits = [line for line in text.splitlines() if re.search(r"\b(ERROR|FATAL|PANIC):", line)]
+        return [hit[:240] for hit in hits[:limit]] + (
+            [f"... {len(hits) - limit} more"] if len(hits) > limit else []
+        )
+
+
+def api_call(
+    port: int,
+    method: str,
+    path: str,
+    api_key: str,
+    body: dict[str, Any] | None = None,
+    host: str = "127.0.0.1",
+) -> tuple[int, Any]:
+    """One request on a fresh connection; answers (status, parsed JSON or None)."""
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    headers = {"Authorization": f"OAuth {api_key}"}
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    try:
+        connection.request(method, path, body=payload, headers=headers)
+        response = connection.getresponse()
+        raw = response.read()
+    finally:
+        connection.close()
+    return response.status, json.loads(raw) if raw else None
+
+
+def bootstrap(data_dir: Path, env: dict[str, str]) -> dict[str, str]:
+    """`statuspage bootstrap --json` on the data dir: organization_id, page_id and api_key."""
+    boot_log = data_dir / "bootstrap.log"
+    with boot_log.open("wb") as sink:
+        boot = subprocess.run(
+            [STATUSPAGE, "bootstrap", "--organization", "Bench", "--page", "Bench", "--json"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=sink,
+            timeout=120,
+            check=False,
+            start_new_session=True,
+        )
+    if boot.returncode != 0:
+        raise RuntimeError(f"bootstrap failed ({boot.returncode}); see {boot_log}")
+    created = json.loads(boot.stdout)
+    return {key: str(created[key]) for key in ("organization_id", "page_id", "api_key")}

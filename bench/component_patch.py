@@ -49,9 +49,6 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import http.client
-import importlib.util
-import json
 import re
 import shutil
 import subprocess
@@ -70,11 +67,15 @@ import psutil  # type: ignore[import-untyped,unused-ignore]  # no stubs in the d
 from bench._common import (
     REPO_ROOT,
     STATUSPAGE,
+    Postgres,
+    api_call,
+    bootstrap,
     cleanup_on_exit,
     free_port,
     kill_leftovers,
     log_findings,
     make_data_dir,
+    pgserver_bin,
     service_env,
     start,
     stop,
@@ -197,90 +198,21 @@ FULL_SQL = "".join(
 )
 
 
-def pgserver_bin(name: str) -> Path:
-    """A program of the PostgreSQL build that pgserver ships (found without importing pgserver)."""
-    spec = importlib.util.find_spec("pgserver")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("pgserver is not installed in this environment")
-    return Path(spec.origin).parent / "pginstall" / "bin" / name
+def changes(pg: Postgres) -> int:
+    return int(pg.sql("SELECT count(*) FROM component_status_changes"))
 
 
-@dataclass(frozen=True)
-class Postgres:
-    """The embedded server, reached as user postgres (trust) on its Unix socket."""
-
-    socket_dir: str
-    port: str
-    log: Path
-
-    @classmethod
-    def of(cls, data_dir: Path) -> Postgres:
-        pg_dir = data_dir / "postgres"
-        lines = (pg_dir / "postmaster.pid").read_text().splitlines()
-        # postmaster.pid: pid, data dir, start time, port, socket dir, listen address, shm, status.
-        return cls(
-            socket_dir=lines[4].strip() or str(pg_dir), port=lines[3].strip(), log=pg_dir / "log"
-        )
-
-    def conninfo(self) -> list[str]:
-        return ["-h", self.socket_dir, "-p", self.port, "-U", "postgres", "-d", "statuspage"]
-
-    def sql(self, statement: str) -> str:
-        completed = subprocess.run(
-            [str(pgserver_bin("psql")), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-             *self.conninfo(), "-c", statement],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-        if completed.returncode != 0:
-            raise RuntimeError(
-                f"psql failed ({completed.returncode}) on {statement!r}: {completed.stderr}"
-            )
-        return completed.stdout.strip()
-
-    def changes(self) -> int:
-        return int(self.sql("SELECT count(*) FROM component_status_changes"))
-
-    def settled_changes(self, timeout: float = 10.0) -> int:
-        """The history row count once it stops moving (requests wrk left in flight are done)."""
-        deadline = time.monotonic() + timeout
-        last = self.changes()
-        while time.monotonic() < deadline:
-            time.sleep(0.3)
-            now = self.changes()
-            if now == last:
-                return now
-            last = now
-        raise TimeoutError(f"component_status_changes still growing after {timeout:.0f} s")
-
-    def problems(self, limit: int = 5) -> list[str]:
-        """ERROR, FATAL and PANIC lines of the server log (whatever the server logged so far)."""
-        try:
-            text = self.log.read_text(errors="replace")
-        except OSError as error:
-            return [f"(could not read {self.log}: {error})"]
-        hits = [line for line in text.splitlines() if re.search(r"\b(ERROR|FATAL|PANIC):", line)]
-        return [hit[:240] for hit in hits[:limit]] + (
-            [f"... {len(hits) - limit} more"] if len(hits) > limit else []
-        )
-
-
-def api_call(
-    port: int, method: str, path: str, api_key: str, body: dict[str, Any] | None = None
-) -> tuple[int, Any]:
-    """One request on a fresh connection; answers (status, parsed JSON or None)."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=10)
-    headers = {"Authorization": f"OAuth {api_key}"}
-    payload = None
-    if body is not None:
-        payload = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    try:
-        connection.request(method, path, body=payload, headers=headers)
-        response = connection.getresponse()
-        raw = response.read()
-    finally:
-        connection.close()
-    return response.status, json.loads(raw) if raw else None
+def settled_changes(pg: Postgres, timeout: float = 10.0) -> int:
+    """The history row count once it stops moving (requests wrk left in flight are done)."""
+    deadline = time.monotonic() + timeout
+    last = changes(pg)
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = changes(pg)
+        if now == last:
+            return now
+        last = now
+    raise TimeoutError(f"component_status_changes still growing after {timeout:.0f} s")
 
 
 def list_components(port: int, page_id: str, api_key: str, limit: int) -> list[dict[str, Any]]:
@@ -527,24 +459,9 @@ def main(argv: list[str] | None = None) -> int:
             data_dir, STATUSPAGE_RATE_LIMIT_PER_MINUTE="0", STATUSPAGE_LOG_LEVEL="WARNING"
         )
 
-        boot_log = data_dir / "bootstrap.log"
-        with boot_log.open("wb") as sink:
-            boot = subprocess.run(
-                [STATUSPAGE, "bootstrap", "--organization", "Bench", "--page", "Bench", "--json"],
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=sink,
-                timeout=120,
-                check=False,
-                start_new_session=True,
-            )
-        if boot.returncode != 0:
-            raise RuntimeError(f"bootstrap failed ({boot.returncode}); see {boot_log}")
-        created = json.loads(boot.stdout)
-        organization_id = str(created["organization_id"])
-        page_id, api_key = str(created["page_id"]), str(created["api_key"])
+        created = bootstrap(data_dir, env)
+        organization_id = created["organization_id"]
+        page_id, api_key = created["page_id"], created["api_key"]
 
         api_port = free_port(HOST)
         api_log = data_dir / "api.log"
@@ -563,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         script.write_text(WRK_SCRIPT)
 
         def api_run(seconds: int) -> WrkResult:
-            pg.settled_changes()
+            settled_changes(pg)
             rows = list_components(api_port, page_id, api_key, pages_limit)
             statuses = {str(row["id"]): str(row["status"]) for row in rows}
             if set(statuses) != set(component_ids):
@@ -572,12 +489,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"statuspage api: warm-up {WARMUP_SECONDS} s, then {args.duration} s ...", flush=True)
         api_run(WARMUP_SECONDS)
-        changes_before = pg.settled_changes()
+        changes_before = settled_changes(pg)
         cpu_before = cpu_seconds(api.pid)
         with RssSampler(api.pid) as api_rss:
             result = api_run(args.duration)
         cpu_used = cpu_seconds(api.pid) - cpu_before
-        changes_after = pg.settled_changes()
+        changes_after = settled_changes(pg)
         db_changes = changes_after - changes_before
         final = list_components(api_port, page_id, api_key, pages_limit)
         final_ids = {str(row["id"]) for row in final}

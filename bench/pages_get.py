@@ -30,7 +30,6 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import subprocess
@@ -46,8 +45,8 @@ import psutil  # type: ignore[import-untyped,unused-ignore]  # no stubs in the d
 
 from bench._common import (
     PYTHON,
-    REPO_ROOT,
     STATUSPAGE,
+    bootstrap,
     cleanup_on_exit,
     free_port,
     http_get,
@@ -245,23 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             data_dir, STATUSPAGE_RATE_LIMIT_PER_MINUTE="0", STATUSPAGE_LOG_LEVEL="WARNING"
         )
 
-        boot_log = data_dir / "bootstrap.log"
-        with boot_log.open("wb") as sink:
-            boot = subprocess.run(
-                [STATUSPAGE, "bootstrap", "--organization", "Bench", "--page", "Bench", "--json"],
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=sink,
-                timeout=120,
-                check=False,
-                start_new_session=True,
-            )
-        if boot.returncode != 0:
-            raise RuntimeError(f"bootstrap failed ({boot.returncode}); see {boot_log}")
-        created = json.loads(boot.stdout)
-        page_id, api_key = str(created["page_id"]), str(created["api_key"])
+        created = bootstrap(data_dir, env)
+        page_id, api_key = created["page_id"], created["api_key"]
 
         api_port = free_port(HOST)
         api_log = data_dir / "api.log"
