@@ -141,6 +141,8 @@ class EmbeddedServers:
     redis: EmbeddedRedis | None = None
 
     def start(self, *, postgres: bool = True, redis: bool = True) -> None:
+        # Absolute: redis-server changes into its --dir, so a relative socket path would break.
+        self.data_dir = self.data_dir.resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if postgres:
             self.postgres = EmbeddedPostgres(self.data_dir / "postgres")

@@ -161,3 +161,20 @@ def test_openapi_command_writes_the_document(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     document = json.loads(output.read_text())
     assert "/v1/pages/{page_id}" in document["paths"]
+
+
+def test_serve_with_a_relative_data_dir(tmp_path: Path) -> None:
+    """The default STATUSPAGE_DATA_DIR is relative (./.statuspage): serve from a working directory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STATUSPAGE_")}
+    env.update(STATUSPAGE_DATA_DIR=".statuspage", STATUSPAGE_LOG_LEVEL="WARNING")
+    port = _free_port()
+    serve = subprocess.Popen(
+        [*STATUSPAGE, "serve", "--port", str(port)],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}", serve)
+    finally:
+        _stop(serve, signal.SIGTERM)
+    assert (tmp_path / ".statuspage" / "postgres" / "PG_VERSION").exists()
+    assert _processes_using(tmp_path / ".statuspage") == []
