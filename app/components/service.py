@@ -442,6 +442,13 @@ async def bulk_set_status(writer: Writer, page: Page, statuses: dict[str, str]) 
     groups = sorted(cid for cid in statuses if rows[cid].is_group)
     if groups:
         raise Unprocessable(f"components: groups have no status of their own: {', '.join(groups)}")
+    # Lock in id order, as incidents do, so that overlapping writers cannot deadlock.
+    await writer.session.execute(
+        select(Component.id)
+        .where(Component.page_id == page.id, Component.id.in_(sorted(statuses)))
+        .order_by(Component.id)
+        .with_for_update()
+    )
     current = await PageStatuses.load(writer.session, page.id)
     for component_id, status in statuses.items():
         await set_status(writer, page, rows[component_id], status, statuses=current)

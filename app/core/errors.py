@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -56,6 +57,10 @@ class NotFound(APIError):
     status_code = 404
 
 
+class MethodNotAllowed(APIError):
+    status_code = 405
+
+
 class Conflict(APIError):
     status_code = 409
 
@@ -98,7 +103,10 @@ def error_response(
 
 
 def _field_name(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # Only the leading location kind is dropped: a field may itself be called "body".
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
     return ".".join(parts) or "body"
 
 
@@ -138,6 +146,24 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return error_response(422, describe_validation_errors(errors), _extra_headers(request))
 
 
+# PostgreSQL's deadlock_detected and serialization_failure: concurrent writes, worth a retry.
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DBAPIError)
+    headers = _extra_headers(request)
+    if isinstance(exc, IntegrityError):
+        return error_response(409, "The change conflicts with existing data", headers)
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        return error_response(
+            409, "A concurrent change got in the way; nothing was changed, retry", headers
+        )
+    logger.warning("database error: %s", exc)
+    return error_response(503, "The database is unavailable; nothing was changed", headers)
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error", exc_info=exc)
     return error_response(500)
@@ -147,4 +173,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(APIError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unhandled)
