@@ -1,0 +1,370 @@
+"""Bulk metric data ingestion through one `statuspage api` process, against COPY of the same rows.
+
+What is measured:
+- points per second stored through POST /v1/pages/{page_id}/metrics/data by ONE `statuspage api`
+  process (uvicorn, uvloop, httptools) on the embedded PostgreSQL and Redis, rate limit off
+  (STATUSPAGE_RATE_LIMIT_PER_MINUTE=0), access log quiet: `wrk -t1 -c<clients>` (default 8) for
+  <duration> seconds (default 15, after a 2 s warm-up), each request a JSON batch of 100 points
+  across 10 metrics of a Self provider (10 consecutive 30-second slots per metric). A wrk Lua
+  script numbers the batches so that no two carry the same (metric, slot) (they start 27 days back
+  and move forward; were the run to reach the present, batch numbers would wrap and replace
+  earlier points, which the output would say). Each request stores its points, recomputes the day,
+  week and month rollups of the buckets it touched and moves the metrics' most_recent_data_at,
+  all in one transaction, before its 202. Also printed: p50/p99 latency, non-2xx answers, the API
+  process's CPU time, and a check that every rollup equals the aggregate of its raw points (the
+  8 concurrent clients write to the same 10 metrics).
+- baseline, in the same run on the same PostgreSQL, once the API is idle: `psql \\copy` of exactly
+  the rows the API stored (exported first with \\copy ... TO) into a scratch table created
+  `(LIKE metric_points INCLUDING ALL)`, i.e. with the same primary key: rows per second of that
+  single COPY, timed around the psql process (its start-up included, a few ms).
+
+Target: API points/s at least 0.2 of the COPY rows/s, with 0 non-2xx answers and consistent
+rollups. Exit status 0 when all hold, 1 otherwise, 2 when wrk or psql is missing.
+
+Run from the repository root:
+
+    .venv/bin/python bench/metrics_ingest.py [--duration 15] [--clients 8] [--keep-data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psutil  # type: ignore[import-untyped,unused-ignore]  # no stubs in the dev dependencies
+
+from bench._common import (
+    STATUSPAGE,
+    Postgres,
+    api_call,
+    bootstrap,
+    cleanup_on_exit,
+    free_port,
+    kill_leftovers,
+    log_findings,
+    make_data_dir,
+    pgserver_bin,
+    processes_of,
+    service_env,
+    start,
+    stop,
+    wait_ready,
+)
+from bench.component_patch import code_state, cpu_seconds
+
+HOST = "127.0.0.1"
+WARMUP_SECONDS = 2
+TARGET_RATIO = 0.2
+METRICS = 10
+SLOTS_PER_METRIC = 10  # per request: 10 metrics x 10 slots = 100 points
+SLOT = 30
+START_DAYS_BACK = 27  # inside the 28-day backfill window
+
+# Batch k holds, for every metric, the slots base + 30 * (10k .. 10k + 9); the run's batches are
+# numbered from `first`. Counts non-2xx answers. Arguments after `--`: page=<id> base=<unix s>
+# first=<batch> limit=<batches before the present> metrics=<id,id,...>
+WRK_SCRIPT = """
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+function init(args)
+  non2xx, wrapped = 0, 0
+  metrics = {}
+  for _, arg in pairs(args) do
+    local key, value = string.match(arg, "^(%w+)=([%w,]+)$")
+    if key == "page" then page = value
+    elseif key == "base" then base = tonumber(value)
+    elseif key == "first" then counter = tonumber(value)
+    elseif key == "limit" then limit = tonumber(value)
+    elseif key == "metrics" then
+      for id in string.gmatch(value, "[^,]+") do table.insert(metrics, id) end
+    end
+  end
+  path = "/v1/pages/" .. page .. "/metrics/data"
+end
+function request()
+  local k = counter % limit
+  if counter >= limit then wrapped = wrapped + 1 end
+  counter = counter + 1
+  local parts = {}
+  for m = 1, #metrics do
+    local points = {}
+    for i = 0, PER_METRIC - 1 do
+      local n = PER_METRIC * k + i
+      points[#points + 1] = string.format('{"timestamp":%d,"value":%d.%d}',
+        base + SLOT * n, n % 997, (m + i) % 10)
+    end
+    parts[#parts + 1] = '"' .. metrics[m] .. '":[' .. table.concat(points, ",") .. ']'
+  end
+  return wrk.format("POST", path, nil, '{"data":{' .. table.concat(parts, ",") .. '}}')
+end
+function response(status, headers, body)
+  if status ~= 202 then non2xx = non2xx + 1 end
+end
+function done(summary, latency, requests)
+  local non, wrap = 0, 0
+  for _, thread in ipairs(threads) do
+    non = non + thread:get("non2xx")
+    wrap = wrap + thread:get("wrapped")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH requests=%d duration_us=%d non2xx=%d wrapped=%d p50_us=%d p99_us=%d max_us=%d "
+      .. "connect=%d read=%d write=%d status=%d timeout=%d\\n",
+    summary.requests, summary.duration, non, wrap,
+    latency:percentile(50), latency:percentile(99), latency.max,
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+""".replace("PER_METRIC", str(SLOTS_PER_METRIC)).replace("SLOT", str(SLOT))
+
+# Rollups that differ from the aggregate of their raw points (0 when ingestion is consistent); sums
+# are compared to a relative 1e-9, as adding the same doubles in another order may round apart.
+INCONSISTENT_ROLLUPS = """
+SELECT count(*) FROM metric_rollups r FULL JOIN (
+    SELECT metric_id, w AS period, ts - ts % w AS bucket, sum(value) AS sum, count(*) AS count,
+           (array_agg(value ORDER BY ts DESC))[1] AS last, max(ts) AS last_ts
+    FROM metric_points, (VALUES (300), (1800), (7200)) AS widths(w)
+    GROUP BY 1, 2, 3
+) a USING (metric_id, period, bucket)
+WHERE r.sum IS NULL OR a.sum IS NULL OR abs(r.sum - a.sum) > 1e-9 * greatest(1, abs(a.sum))
+   OR r.count IS DISTINCT FROM a.count
+   OR r.last IS DISTINCT FROM a.last OR r.last_ts IS DISTINCT FROM a.last_ts
+"""
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
+    seconds: float
+    non2xx: int
+    wrapped: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    socket_errors: int
+
+    @property
+    def points_per_second(self) -> float:
+        return (self.requests - self.non2xx) * METRICS * SLOTS_PER_METRIC / self.seconds
+
+
+def run_wrk(
+    wrk: str,
+    script: Path,
+    port: int,
+    api_key: str,
+    clients: int,
+    duration: int,
+    script_args: list[str],
+) -> WrkResult:
+    argv = [
+        wrk, "-t1", f"-c{clients}", f"-d{duration}s", "--latency", "-s", str(script),
+        "-H", f"Authorization: OAuth {api_key}", "-H", "Content-Type: application/json",
+        f"http://{HOST}:{port}/", "--", *script_args,
+    ]  # fmt: skip
+    completed = subprocess.run(
+        argv, capture_output=True, text=True, timeout=duration + 60, check=False
+    )
+    match = re.search(r"^BENCH (.*)$", completed.stdout, re.MULTILINE)
+    if completed.returncode != 0 or match is None:
+        raise RuntimeError(
+            f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
+        )
+    fields = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
+    return WrkResult(
+        requests=fields["requests"],
+        seconds=fields["duration_us"] / 1e6,
+        non2xx=fields["non2xx"],
+        wrapped=fields["wrapped"],
+        p50_ms=fields["p50_us"] / 1000,
+        p99_ms=fields["p99_us"] / 1000,
+        max_ms=fields["max_us"] / 1000,
+        socket_errors=sum(fields[key] for key in ("connect", "read", "write", "timeout")),
+    )
+
+
+def psql_copy(pg: Postgres, command: str) -> float:
+    """Run one psql \\copy; answers its wall time in seconds."""
+    argv = [str(pgserver_bin("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1", *pg.conninfo()]
+    begin = time.perf_counter()
+    completed = subprocess.run(
+        [*argv, "-c", command], capture_output=True, text=True, timeout=600, check=False
+    )
+    elapsed = time.perf_counter() - begin
+    if completed.returncode != 0:
+        raise RuntimeError(f"psql failed on {command!r}: {completed.stderr}")
+    return elapsed
+
+
+def postgres_cpu(data_dir: Path) -> float:
+    """CPU seconds used so far by the embedded PostgreSQL's processes (the server and backends)."""
+    total = 0.0
+    for process in processes_of(data_dir):
+        try:
+            if process.name() != "postgres":  # the embedded Redis lives there too
+                continue
+            times = process.cpu_times()
+            total += times.user + times.system
+        except (OSError, ValueError, psutil.Error):
+            continue
+    return total
+
+
+def create_metrics(port: int, page_id: str, api_key: str) -> list[str]:
+    base = f"/v1/pages/{page_id}/metrics_providers"
+    status, provider = api_call(port, "POST", base, api_key, {"metrics_provider": {"type": "Self"}})
+    if status != 201 or not isinstance(provider, dict):
+        raise RuntimeError(f"POST {base} answered {status}: {str(provider)[:300]}")
+    ids = []
+    for number in range(METRICS):
+        path = f"{base}/{provider['id']}/metrics"
+        status, row = api_call(port, "POST", path, api_key, {"metric": {"name": f"m{number}"}})
+        if status != 201 or not isinstance(row, dict):
+            raise RuntimeError(f"POST {path} answered {status}: {str(row)[:300]}")
+        ids.append(str(row["id"]))
+    return ids
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--duration", type=int, default=15, help="measured seconds")
+    parser.add_argument("--clients", type=int, default=8, help="wrk connections (-c)")
+    parser.add_argument("--keep-data", action="store_true", help="keep the data dir and logs")
+    args = parser.parse_args(argv)
+    if not 1 <= args.duration <= 300:
+        parser.error("--duration must be between 1 and 300 seconds")
+    if not 1 <= args.clients <= 64:
+        parser.error("--clients must be between 1 and 64")
+
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("wrk was not found on PATH (apt-get install -y wrk)", file=sys.stderr)
+        return 2
+    if not pgserver_bin("psql").exists():
+        print(f"psql missing next to {pgserver_bin('psql')}", file=sys.stderr)
+        return 2
+
+    code = code_state()
+    with cleanup_on_exit(keep_data=args.keep_data) as cleanup:
+        data_dir = make_data_dir("spbench-ingest-")
+        cleanup.data_dirs.append(data_dir)
+        print(f"data dir: {data_dir}; code: {code}", flush=True)
+        env = service_env(
+            data_dir, STATUSPAGE_RATE_LIMIT_PER_MINUTE="0", STATUSPAGE_LOG_LEVEL="WARNING"
+        )
+        created = bootstrap(data_dir, env)
+        page_id, api_key = created["page_id"], created["api_key"]
+        api_port = free_port(HOST)
+        api_log = data_dir / "api.log"
+        api = start([STATUSPAGE, "api", "--host", HOST, "--port", str(api_port)], api_log, env)
+        cleanup.processes.append(api)
+        ready = wait_ready(HOST, api_port, process=api, timeout=60)
+        print(f"statuspage api ready on port {api_port} after {ready:.2f} s", flush=True)
+        pg = Postgres.of(data_dir)
+        metric_ids = create_metrics(api_port, page_id, api_key)
+
+        now = int(time.time())
+        base = (now - START_DAYS_BACK * 86_400) // 7200 * 7200
+        limit = (now - 60 - base) // (SLOT * SLOTS_PER_METRIC)  # batches before the present
+        script = data_dir / "ingest.lua"
+        script.write_text(WRK_SCRIPT)
+        fixed = [f"page={page_id}", f"base={base}", f"limit={limit}"]
+        fixed.append(f"metrics={','.join(metric_ids)}")
+
+        def api_run(seconds: int, first: int) -> WrkResult:
+            script_args = [*fixed, f"first={first}"]
+            return run_wrk(wrk, script, api_port, api_key, args.clients, seconds, script_args)
+
+        print(f"statuspage api: warm-up {WARMUP_SECONDS} s, then {args.duration} s ...", flush=True)
+        warmup = api_run(WARMUP_SECONDS, 0)
+        cpu_before = cpu_seconds(api.pid)
+        pg_before = postgres_cpu(data_dir)
+        result = api_run(args.duration, warmup.requests)  # batches the warm-up did not write
+        cpu_used = cpu_seconds(api.pid) - cpu_before
+        pg_used = postgres_cpu(data_dir) - pg_before
+        time.sleep(0.5)  # requests wrk left in flight finish
+        stored = int(pg.sql("SELECT count(*) FROM metric_points"))
+        inconsistent = int(pg.sql(INCONSISTENT_ROLLUPS))
+
+        export = data_dir / "points.copy"
+        psql_copy(pg, f"\\copy (SELECT metric_id, ts, value FROM metric_points) TO '{export}'")
+        pg.sql("CREATE TABLE bench_points (LIKE metric_points INCLUDING ALL)")
+        print(f"COPY baseline: {stored} rows ...", flush=True)
+        copy_seconds = psql_copy(pg, f"\\copy bench_points (metric_id, ts, value) FROM '{export}'")
+        copied = int(pg.sql("SELECT count(*) FROM bench_points"))
+        pg.sql("DROP TABLE bench_points")
+        pg_problems = pg.problems()
+
+        alive_after = api.poll() is None
+        stopped = stop(api)
+        cleanup.processes.remove(api)
+        leftovers = kill_leftovers(data_dir)
+        findings = log_findings(api_log)
+
+    ok = result.requests - result.non2xx
+    copy_rate = copied / copy_seconds
+    ratio = result.points_per_second / copy_rate
+    ratio_pass = ratio >= TARGET_RATIO
+    clean = result.non2xx == 0 and result.socket_errors == 0 and inconsistent == 0
+    print()
+    print(
+        f"POST /v1/pages/{{page_id}}/metrics/data, {METRICS * SLOTS_PER_METRIC} points a request "
+        f"({METRICS} metrics x {SLOTS_PER_METRIC} slots), wrk -t1 -c{args.clients} "
+        f"-d{args.duration}s after a {WARMUP_SECONDS} s warm-up, loopback; code {code}"
+    )
+    print(
+        f"statuspage api (1 process, embedded PostgreSQL + Redis): "
+        f"{result.points_per_second:,.0f} points/s ({ok} requests of 202 in "
+        f"{result.seconds:.1f} s = {ok / result.seconds:,.0f} requests/s), p50 "
+        f"{result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, max {result.max_ms:.1f} ms, "
+        f"non-2xx {result.non2xx}, socket errors {result.socket_errors}, batches that wrapped "
+        f"around (replacing older points) {result.wrapped}"
+    )
+    print(
+        f"api process: {cpu_used:.1f} s CPU in {result.seconds:.1f} s "
+        f"({100 * cpu_used / result.seconds:.0f}% of one core, "
+        f"{1000 * cpu_used / max(ok, 1):.2f} ms CPU per request)"
+    )
+    print(
+        f"postgres processes: {pg_used:.1f} s CPU in the same time "
+        f"({1000 * pg_used / max(ok, 1):.2f} ms CPU per request)"
+    )
+    print(
+        f"rows in metric_points after both runs: {stored}; rollups inconsistent with their raw "
+        f"points: {inconsistent} (must be 0)"
+    )
+    print(
+        f"baseline psql \\copy of the same {copied} rows into a scratch table with the same "
+        f"primary key: {copy_seconds:.2f} s = {copy_rate:,.0f} rows/s"
+    )
+    print(
+        f"ratio api/COPY: {ratio:.3f} (target >= {TARGET_RATIO}): "
+        f"{'PASS' if ratio_pass else 'FAIL'}"
+    )
+    print(f"non-2xx, socket errors, inconsistent rollups all 0: {'PASS' if clean else 'FAIL'}")
+    if not alive_after:
+        print("WARNING: the api process had exited by the end of the run")
+    print(
+        f"api stopped by SIGTERM in {stopped.seconds:.2f} s (exit {stopped.returncode}"
+        f"{', killed' if stopped.killed else ''}); leftover processes on the data dir: "
+        f"{'; '.join(leftovers) if leftovers else 'none'}"
+    )
+    for finding in findings:
+        print(f"api log: {finding}")
+    for problem in pg_problems:
+        print(f"postgres log: {problem}")
+    return 0 if ratio_pass and clean and alive_after else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
