@@ -14,6 +14,9 @@ from app.core.infra import Infrastructure
 from app.core.metrics import Metrics
 from app.core.middleware import ServiceMiddleware
 from app.core.openapi import build_openapi
+from app.incidents.router import router as incidents_router
+from app.metrics.public import router as metrics_display_router
+from app.metrics.router import router as metrics_router
 from app.ops.router import router as ops_router
 from app.pages.router import router as pages_router
 
@@ -55,5 +58,8 @@ def create_app(
     app.include_router(ops_router)
     app.include_router(pages_router)
     app.include_router(components_router)
+    app.include_router(incidents_router)
+    app.include_router(metrics_router)
+    app.include_router(metrics_display_router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

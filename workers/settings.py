@@ -19,7 +19,9 @@ from workers import jobs
 
 logger = logging.getLogger(__name__)
 
-FUNCTIONS = [jobs.relay_outbox]
+FUNCTIONS = [jobs.relay_outbox, jobs.incident_scheduler, jobs.purge_metric_points]
+INCIDENT_SCHEDULER_SECONDS = set(range(0, 60, 15))
+PURGE_METRIC_POINTS = cron(jobs.purge_metric_points, minute=17, second=0, run_at_startup=False)
 
 
 def _lifecycle(settings: Settings, database_url: str) -> tuple[Any, Any]:
@@ -47,7 +49,11 @@ def build_worker(
     sweep_every = max(1, min(settings.outbox_sweep_seconds, 60))
     return Worker(
         functions=FUNCTIONS,
-        cron_jobs=[cron(jobs.relay_outbox, second=set(range(0, 60, sweep_every)))],
+        cron_jobs=[
+            cron(jobs.relay_outbox, second=set(range(0, 60, sweep_every))),
+            cron(jobs.incident_scheduler, second=INCIDENT_SCHEDULER_SECONDS),
+            PURGE_METRIC_POINTS,
+        ],
         redis_settings=redis_settings(redis_url),
         on_startup=on_startup,
         on_shutdown=on_shutdown,
@@ -64,6 +70,10 @@ class WorkerSettings:
 
     _settings = get_settings()
     functions = FUNCTIONS
-    cron_jobs = [cron(jobs.relay_outbox, second={0, 30})]
+    cron_jobs = [
+        cron(jobs.relay_outbox, second={0, 30}),
+        cron(jobs.incident_scheduler, second=INCIDENT_SCHEDULER_SECONDS),
+        PURGE_METRIC_POINTS,
+    ]
     redis_settings = redis_settings(_settings.redis_url or "redis://localhost:6379")
     on_startup, on_shutdown = _lifecycle(_settings, _settings.database_url or "")

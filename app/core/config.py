@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, gt=0)
     db_max_overflow: int = Field(default=10, ge=0)
     outbox_sweep_seconds: int = Field(default=30, gt=0)
+    metrics_raw_retention_days: int = Field(default=30, ge=1)
 
     @field_validator("database_url")
     @classmethod

@@ -20,9 +20,13 @@ def redis_settings(url: str) -> RedisSettings:
 
 
 def cron(
-    job: Callable[..., Coroutine[Any, Any, Any]], *, second: set[int] | int | None = None
+    job: Callable[..., Coroutine[Any, Any, Any]],
+    *,
+    second: set[int] | int | None = None,
+    minute: set[int] | int | None = None,
+    run_at_startup: bool = True,
 ) -> Any:
-    return _cron(job, second=second, run_at_startup=True, unique=True)
+    return _cron(job, second=second, minute=minute, run_at_startup=run_at_startup, unique=True)
 
 
 class Queue:

@@ -2,6 +2,8 @@
 
 from app.models.base import Base
 from app.models.component import Component, ComponentStatusChange
+from app.models.incident import Incident, IncidentComponent, IncidentTemplate, IncidentUpdate
+from app.models.metric import Metric, MetricPoint, MetricRollup, MetricsProvider
 from app.models.organization import ApiKey, Organization
 from app.models.outbox import OutboxEvent
 from app.models.page import Page
@@ -11,6 +13,14 @@ __all__ = [
     "Base",
     "Component",
     "ComponentStatusChange",
+    "Incident",
+    "IncidentComponent",
+    "IncidentTemplate",
+    "IncidentUpdate",
+    "Metric",
+    "MetricPoint",
+    "MetricRollup",
+    "MetricsProvider",
     "Organization",
     "OutboxEvent",
     "Page",
