@@ -360,3 +360,32 @@ def bootstrap(data_dir: Path, env: dict[str, str]) -> dict[str, str]:
         raise RuntimeError(f"bootstrap failed ({boot.returncode}); see {boot_log}")
     created = json.loads(boot.stdout)
     return {key: str(created[key]) for key in ("organization_id", "page_id", "api_key")}
+
+
+def percentile(ordered: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ascending sequence."""
+    if not ordered:
+        return float("nan")
+    rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def code_state() -> str:
+    """The commit and whether the service's code differs from it (it may change between runs)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "app", "workers", "migrations"],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.splitlines()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (git failed)"
+    return f"{head}" + (f" + uncommitted changes to {len(dirty)} file(s)" if dirty else "")

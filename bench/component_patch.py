@@ -54,7 +54,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,19 +61,20 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psutil  # type: ignore[import-untyped,unused-ignore]  # no stubs in the dev dependencies
 
 from bench._common import (
-    REPO_ROOT,
     STATUSPAGE,
     Postgres,
     api_call,
     bootstrap,
     cleanup_on_exit,
+    code_state,
+    cpu_seconds,
     free_port,
     kill_leftovers,
     log_findings,
     make_data_dir,
+    percentile,
     pgserver_bin,
     service_env,
     start,
@@ -311,14 +311,6 @@ class PgbenchResult:
     logged: int
 
 
-def percentile(ordered: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of an ascending sequence."""
-    if not ordered:
-        return float("nan")
-    rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
 def run_pgbench(
     pg: Postgres,
     script: Path,
@@ -372,27 +364,6 @@ def run_pgbench(
         max_ms=latencies[-1] if latencies else float("nan"),
         logged=len(latencies),
     )
-
-
-def cpu_seconds(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
-
-
-def code_state() -> str:
-    """The commit and whether the service's code differs from it (it may change between runs)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True,
-        ).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "app", "workers", "migrations"],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True,
-        ).stdout.splitlines()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (git failed)"
-    return f"{head}" + (f" + uncommitted changes to {len(dirty)} file(s)" if dirty else "")
 
 
 def describe_wrk(label: str, result: WrkResult) -> str:

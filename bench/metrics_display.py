@@ -42,17 +42,18 @@ from bench._common import (
     api_call,
     bootstrap,
     cleanup_on_exit,
+    code_state,
     free_port,
     kill_leftovers,
     log_findings,
     make_data_dir,
+    percentile,
     pgserver_bin,
     service_env,
     start,
     stop,
     wait_ready,
 )
-from bench.component_patch import code_state, percentile
 
 HOST = "127.0.0.1"
 TARGET_P99_MS = 20.0

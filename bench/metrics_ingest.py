@@ -48,6 +48,8 @@ from bench._common import (
     api_call,
     bootstrap,
     cleanup_on_exit,
+    code_state,
+    cpu_seconds,
     free_port,
     kill_leftovers,
     log_findings,
@@ -59,7 +61,6 @@ from bench._common import (
     stop,
     wait_ready,
 )
-from bench.component_patch import code_state, cpu_seconds
 
 HOST = "127.0.0.1"
 WARMUP_SECONDS = 2
