@@ -389,3 +389,34 @@ def code_state() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown (git failed)"
     return f"{head}" + (f" + uncommitted changes to {len(dirty)} file(s)" if dirty else "")
+
+
+def run_wrk_script(
+    wrk: str,
+    script: Path,
+    url: str,
+    api_key: str,
+    connections: int,
+    duration: int,
+    script_args: Sequence[str],
+) -> dict[str, int]:
+    """Run wrk with a Lua script that prints one `BENCH key=value ...` line; answer those fields
+    (requests, duration_us, non2xx, p50_us, p99_us, max_us, connect, read, write, timeout, ...)."""
+    argv = [
+        wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
+        "-H", f"Authorization: OAuth {api_key}", "-H", "Content-Type: application/json",
+        url, "--", *script_args,
+    ]  # fmt: skip
+    completed = subprocess.run(
+        argv, capture_output=True, text=True, timeout=duration + 60, check=False
+    )
+    match = re.search(r"^BENCH (.*)$", completed.stdout, re.MULTILINE)
+    if completed.returncode != 0 or match is None:
+        raise RuntimeError(
+            f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
+        )
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+
+def socket_errors(fields: dict[str, int]) -> int:
+    return sum(fields[key] for key in ("connect", "read", "write", "timeout"))

@@ -76,7 +76,9 @@ from bench._common import (
     make_data_dir,
     percentile,
     pgserver_bin,
+    run_wrk_script,
     service_env,
+    socket_errors,
     start,
     stop,
     wait_ready,
@@ -271,21 +273,15 @@ def run_wrk(
     connections: int,
     duration: int,
 ) -> WrkResult:
-    argv = [
-        wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
-        "-H", f"Authorization: OAuth {api_key}", "-H", "Content-Type: application/json",
-        f"http://{HOST}:{port}/", "--", f"page={page_id}",
-        *(f"{component}={status}" for component, status in statuses.items()),
-    ]  # fmt: skip
-    completed = subprocess.run(
-        argv, capture_output=True, text=True, timeout=duration + 60, check=False
+    fields = run_wrk_script(
+        wrk,
+        script,
+        f"http://{HOST}:{port}/",
+        api_key,
+        connections,
+        duration,
+        [f"page={page_id}", *(f"{component}={status}" for component, status in statuses.items())],
     )
-    match = re.search(r"^BENCH (.*)$", completed.stdout, re.MULTILINE)
-    if completed.returncode != 0 or match is None:
-        raise RuntimeError(
-            f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
-        )
-    fields = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
     return WrkResult(
         requests=fields["requests"],
         seconds=fields["duration_us"] / 1e6,
@@ -295,7 +291,7 @@ def run_wrk(
         p50_ms=fields["p50_us"] / 1000,
         p99_ms=fields["p99_us"] / 1000,
         max_ms=fields["max_us"] / 1000,
-        socket_errors=sum(fields[key] for key in ("connect", "read", "write", "timeout")),
+        socket_errors=socket_errors(fields),
     )
 
 

@@ -29,9 +29,7 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +46,9 @@ from bench._common import (
     kill_leftovers,
     log_findings,
     make_data_dir,
+    run_wrk_script,
     service_env,
+    socket_errors,
     start,
     stop,
     wait_ready,
@@ -154,21 +154,15 @@ def run_wrk(
     connections: int,
     duration: int,
 ) -> Result:
-    argv = [
-        wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
-        "-H", f"Authorization: OAuth {api_key}", "-H", "Content-Type: application/json",
-        f"http://{HOST}:{port}/", "--", f"mode={mode}", f"page={page_id}",
-        *(f"group={','.join(group)}" for group in groups),
-    ]  # fmt: skip
-    completed = subprocess.run(
-        argv, capture_output=True, text=True, timeout=duration + 60, check=False
+    fields = run_wrk_script(
+        wrk,
+        script,
+        f"http://{HOST}:{port}/",
+        api_key,
+        connections,
+        duration,
+        [f"mode={mode}", f"page={page_id}", *(f"group={','.join(group)}" for group in groups)],
     )
-    match = re.search(r"^BENCH (.*)$", completed.stdout, re.MULTILINE)
-    if completed.returncode != 0 or match is None:
-        raise RuntimeError(
-            f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
-        )
-    fields = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
     return Result(
         requests=fields["requests"],
         seconds=fields["duration_us"] / 1e6,
@@ -176,7 +170,7 @@ def run_wrk(
         p50_ms=fields["p50_us"] / 1000,
         p99_ms=fields["p99_us"] / 1000,
         max_ms=fields["max_us"] / 1000,
-        socket_errors=sum(fields[key] for key in ("connect", "read", "write", "timeout")),
+        socket_errors=socket_errors(fields),
     )
 
 

@@ -29,7 +29,6 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import subprocess
 import sys
@@ -56,7 +55,9 @@ from bench._common import (
     make_data_dir,
     pgserver_bin,
     processes_of,
+    run_wrk_script,
     service_env,
+    socket_errors,
     start,
     stop,
     wait_ready,
@@ -168,20 +169,9 @@ def run_wrk(
     duration: int,
     script_args: list[str],
 ) -> WrkResult:
-    argv = [
-        wrk, "-t1", f"-c{clients}", f"-d{duration}s", "--latency", "-s", str(script),
-        "-H", f"Authorization: OAuth {api_key}", "-H", "Content-Type: application/json",
-        f"http://{HOST}:{port}/", "--", *script_args,
-    ]  # fmt: skip
-    completed = subprocess.run(
-        argv, capture_output=True, text=True, timeout=duration + 60, check=False
+    fields = run_wrk_script(
+        wrk, script, f"http://{HOST}:{port}/", api_key, clients, duration, script_args
     )
-    match = re.search(r"^BENCH (.*)$", completed.stdout, re.MULTILINE)
-    if completed.returncode != 0 or match is None:
-        raise RuntimeError(
-            f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
-        )
-    fields = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
     return WrkResult(
         requests=fields["requests"],
         seconds=fields["duration_us"] / 1e6,
@@ -190,7 +180,7 @@ def run_wrk(
         p50_ms=fields["p50_us"] / 1000,
         p99_ms=fields["p99_us"] / 1000,
         max_ms=fields["max_us"] / 1000,
-        socket_errors=sum(fields[key] for key in ("connect", "read", "write", "timeout")),
+        socket_errors=socket_errors(fields),
     )
 
 
