@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -186,30 +186,46 @@ async def _refresh_group_status(session: AsyncSession, group_id: str | None) -> 
 
 @dataclass
 class PageStatuses:
-    """Every component's status on a page, read once per transaction and kept current in memory,
-    so that each change can compute the page indicator and its group's status without a query."""
+    """Every component's status on a page and the impacts of its unresolved incidents, read in one
+    query per transaction and kept current in memory, so that each change can compute the page
+    indicator (API.md 5.3) and its group's status without another query."""
 
     rows: dict[str, tuple[str, str | None, bool]]  # id -> (status, group_id, is_group)
+    incident_impacts: list[str] = field(default_factory=list)
 
     @classmethod
     async def load(cls, session: AsyncSession, page_id: str) -> PageStatuses:
-        result = await session.execute(_PAGE_STATUSES, {"page_id": page_id})
-        return cls({r.id: (r.status, r.group_id, r.is_group) for r in result})
+        await session.flush()
+        statuses = cls({})
+        for row in await session.execute(_PAGE_STATUSES, {"page_id": page_id}):
+            if row.kind == "component":
+                statuses.rows[row.id] = (row.status, row.group_id, row.is_group)
+            else:
+                statuses.incident_impacts.append(row.status)
+        return statuses
 
     def set(self, component_id: str, status: str) -> None:
         _, group_id, is_group = self.rows[component_id]
         self.rows[component_id] = (status, group_id, is_group)
 
     def indicator(self) -> tuple[str, str]:
-        return page_status(s for s, _, is_group in self.rows.values() if not is_group)
+        leaves = (s for s, _, is_group in self.rows.values() if not is_group)
+        return page_status(leaves, self.incident_impacts)
 
     def group_status(self, group_id: str) -> str:
         return worst_status(s for s, g, _ in self.rows.values() if g == group_id)
 
 
-_PAGE_STATUSES = select(
-    Component.id, Component.status, Component.group_id, Component.is_group
-).where(Component.page_id == bindparam("page_id"))
+_PAGE_STATUSES = text(
+    """
+    SELECT 'component' AS kind, id, status, group_id, is_group
+    FROM components WHERE page_id = :page_id
+    UNION ALL
+    SELECT 'incident', id, coalesce(impact_override, impact), NULL, false
+    FROM incidents
+    WHERE page_id = :page_id AND NOT is_maintenance AND NOT backfilled AND status <> 'resolved'
+    """
+)
 
 # The whole change in one round trip: the component, its history row and the webhook event (the
 # page revision follows just before COMMIT). The component row is already locked by the request.

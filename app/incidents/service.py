@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.components.rollup import IMPACT_ORDER, SEVERITY, page_status
+from app.components.rollup import IMPACT_ORDER, SEVERITY
 from app.components.service import PageStatuses, set_status
 from app.core.context import Writer
 from app.core.errors import NotFound, Unprocessable
@@ -75,19 +75,7 @@ async def get_incident(
 
 async def page_indicator(session: AsyncSession, page_id: str) -> tuple[str, str]:
     """The page's indicator after this transaction's changes (API.md 5.3), for the webhook."""
-    await session.flush()
-    leaves = await session.scalars(
-        select(Component.status).where(Component.page_id == page_id, Component.is_group.is_(False))
-    )
-    impacts = await session.scalars(
-        select(func.coalesce(Incident.impact_override, Incident.impact)).where(
-            Incident.page_id == page_id,
-            Incident.is_maintenance.is_(False),
-            Incident.backfilled.is_(False),
-            Incident.status != "resolved",
-        )
-    )
-    return page_status(leaves.all(), impacts.all())
+    return (await PageStatuses.load(session, page_id)).indicator()
 
 
 async def announce(
