@@ -26,14 +26,13 @@ from app.core.deps import PageDep, PrincipalDep, SessionDep, WriterDep, session_
 from app.core.errors import NotFound
 from app.core.pagination import PaginationDep
 from app.core.responses import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
-from app.core.routing import ApiRoute
+from app.core.routing import EXTENSION, ApiRoute, add_update_routes
 from app.core.security import SAFE_METHODS
 from app.core.timefmt import utcnow
 from app.models import Component as ComponentRow
 from app.models import Page
 
 router = APIRouter(prefix="/v1/pages/{page_id}", route_class=ApiRoute)
-EXTENSION = {"x-statuspage-extension": True}
 COMPONENTS: list[str | Enum] = ["components"]
 GROUPS: list[str | Enum] = ["component groups"]
 
@@ -149,17 +148,15 @@ async def _update_component(
     return json_response(Component.of(row))
 
 
-for _method in ("PATCH", "PUT"):
-    router.add_api_route(
-        "/components/{component_id}",
-        _update_component,
-        methods=[_method],
-        response_model=Component,
-        tags=COMPONENTS,
-        summary="Update a component",
-        operation_id=f"{_method.lower()}PagesPageIdComponentsComponentId",
-        responses=error_responses(*WRITE_ERRORS),
-    )
+add_update_routes(
+    router,
+    "/components/{component_id}",
+    _update_component,
+    operation_id="PagesPageIdComponentsComponentId",
+    response_model=Component,
+    tags=COMPONENTS,
+    summary="Update a component",
+)
 
 
 @router.delete(
@@ -273,17 +270,15 @@ async def _update_group(
     return await _group(writer.session, updated)
 
 
-for _method in ("PATCH", "PUT"):
-    router.add_api_route(
-        "/component-groups/{id}",
-        _update_group,
-        methods=[_method],
-        response_model=ComponentGroup,
-        tags=GROUPS,
-        summary="Update a component group",
-        operation_id=f"{_method.lower()}PagesPageIdComponentGroupsId",
-        responses=error_responses(*WRITE_ERRORS),
-    )
+add_update_routes(
+    router,
+    "/component-groups/{id}",
+    _update_group,
+    operation_id="PagesPageIdComponentGroupsId",
+    response_model=ComponentGroup,
+    tags=GROUPS,
+    summary="Update a component group",
+)
 
 
 @router.delete(

@@ -7,6 +7,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
+from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,8 +15,12 @@ from starlette.responses import Response
 from app.core.bodies import parse_rails_form, parse_urlencoded
 from app.core.context import UnitOfWork
 from app.core.errors import BadRequest
+from app.core.responses import WRITE_ERRORS, error_responses
 
 _JSON = b"application/json"
+
+# Marks an operation or field that goes beyond Statuspage's Manage API in our OpenAPI document.
+EXTENSION: dict[str, Any] = {"x-statuspage-extension": True}
 
 
 class ReplayResponse(Exception):
@@ -89,3 +94,24 @@ class ApiRoute(APIRoute):
             return response
 
         return route_handler
+
+
+def add_update_routes(
+    router: APIRouter,
+    path: str,
+    endpoint: Callable[..., Coroutine[Any, Any, Response]],
+    *,
+    operation_id: str,
+    **options: Any,
+) -> None:
+    """Statuspage's PUT is the same partial update as its PATCH: one endpoint answers both
+    (`operation_id` gets the method as its prefix, e.g. patchPagesPageId / putPagesPageId)."""
+    for method in ("PATCH", "PUT"):
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            operation_id=f"{method.lower()}{operation_id}",
+            responses=error_responses(*WRITE_ERRORS),
+            **options,
+        )

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from app.core.deps import PageDep, SessionDep, WriterDep, infra_of, session_of
 from app.core.pagination import PaginationDep
 from app.core.responses import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
-from app.core.routing import ApiRoute
+from app.core.routing import EXTENSION, ApiRoute, add_update_routes
 from app.core.security import SAFE_METHODS
 from app.incidents import extras, queries, service
 from app.incidents.schemas import (
@@ -33,7 +33,6 @@ from app.models import IncidentTemplate as TemplateRow
 from app.models import Page
 
 router = APIRouter(prefix="/v1/pages/{page_id}", route_class=ApiRoute)
-EXTENSION = {"x-statuspage-extension": True}
 INCIDENTS: list[str | Enum] = ["incidents"]
 TEMPLATES: list[str | Enum] = ["incident templates"]
 MAX_LIMIT = 100
@@ -160,29 +159,26 @@ async def _edit_update(
     return json_response(update)
 
 
-for _method in ("PATCH", "PUT"):
-    router.add_api_route(
-        "/incidents/{incident_id}",
-        _update_incident,
-        methods=[_method],
-        response_model=Incident,
-        tags=INCIDENTS,
-        summary="Update an incident",
-        description="A status and/or a body appends an incident update; `components` sets those "
-        "components' statuses in the same transaction.",
-        operation_id=f"{_method.lower()}PagesPageIdIncidentsIncidentId",
-        responses=error_responses(*WRITE_ERRORS),
-    )
-    router.add_api_route(
-        "/incidents/{incident_id}/incident_updates/{incident_update_id}",
-        _edit_update,
-        methods=[_method],
-        response_model=IncidentUpdate,
-        tags=INCIDENTS,
-        summary="Update a previous incident update",
-        operation_id=f"{_method.lower()}PagesPageIdIncidentsIncidentIdIncidentUpdatesIncidentUpdateId",
-        responses=error_responses(*WRITE_ERRORS),
-    )
+add_update_routes(
+    router,
+    "/incidents/{incident_id}",
+    _update_incident,
+    operation_id="PagesPageIdIncidentsIncidentId",
+    response_model=Incident,
+    tags=INCIDENTS,
+    summary="Update an incident",
+    description="A status and/or a body appends an incident update; `components` sets those "
+    "components' statuses in the same transaction.",
+)
+add_update_routes(
+    router,
+    "/incidents/{incident_id}/incident_updates/{incident_update_id}",
+    _edit_update,
+    operation_id="PagesPageIdIncidentsIncidentIdIncidentUpdatesIncidentUpdateId",
+    response_model=IncidentUpdate,
+    tags=INCIDENTS,
+    summary="Update a previous incident update",
+)
 
 
 @router.delete(

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from app.core.deps import PageDep, SessionDep, WriterDep, session_of
 from app.core.pagination import PaginationDep
 from app.core.responses import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
-from app.core.routing import ApiRoute
+from app.core.routing import ApiRoute, add_update_routes
 from app.metrics import service
 from app.metrics.points import check_batches, check_point
 from app.metrics.schemas import (
@@ -123,18 +123,16 @@ async def _update_provider(
     return json_response(MetricsProvider.of(row))
 
 
-for _method in ("PATCH", "PUT"):
-    router.add_api_route(
-        "/metrics_providers/{metrics_provider_id}",
-        _update_provider,
-        methods=[_method],
-        response_model=MetricsProvider,
-        tags=PROVIDERS,
-        summary="Update a metric provider",
-        description="Takes the create fields too (credentials included); PUT behaves like PATCH.",
-        operation_id=f"{_method.lower()}PagesPageIdMetricsProvidersMetricsProviderId",
-        responses=error_responses(*WRITE_ERRORS),
-    )
+add_update_routes(
+    router,
+    "/metrics_providers/{metrics_provider_id}",
+    _update_provider,
+    operation_id="PagesPageIdMetricsProvidersMetricsProviderId",
+    response_model=MetricsProvider,
+    tags=PROVIDERS,
+    summary="Update a metric provider",
+    description="Takes the create fields too (credentials included); PUT behaves like PATCH.",
+)
 
 
 @router.delete(
@@ -246,19 +244,17 @@ async def _update_metric(
     return json_response(Metric.of(row))
 
 
-for _method in ("PATCH", "PUT"):
-    router.add_api_route(
-        "/metrics/{metric_id}",
-        _update_metric,
-        methods=[_method],
-        response_model=Metric,
-        tags=METRICS,
-        summary="Update a metric",
-        description="Takes every create field (Statuspage documents name and metric_identifier); "
-        "PUT behaves like PATCH.",
-        operation_id=f"{_method.lower()}PagesPageIdMetricsMetricId",
-        responses=error_responses(*WRITE_ERRORS),
-    )
+add_update_routes(
+    router,
+    "/metrics/{metric_id}",
+    _update_metric,
+    operation_id="PagesPageIdMetricsMetricId",
+    response_model=Metric,
+    tags=METRICS,
+    summary="Update a metric",
+    description="Takes every create field (Statuspage documents name and metric_identifier); "
+    "PUT behaves like PATCH.",
+)
 
 
 @router.delete(

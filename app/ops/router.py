@@ -10,11 +10,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import PlainTextResponse, Response
 
 from app.core.infra import Infrastructure
+from app.core.routing import EXTENSION
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["operations"])
-EXTENSION = {"x-statuspage-extension": True}
 _CHECK_TIMEOUT = 2.0
 
 

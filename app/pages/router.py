@@ -8,13 +8,11 @@ from starlette.responses import Response
 from app.core.deps import PageDep, PrincipalDep, SessionDep, WriterDep
 from app.core.pagination import PaginationDep
 from app.core.responses import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
-from app.core.routing import ApiRoute
+from app.core.routing import EXTENSION, ApiRoute, add_update_routes
 from app.pages import service
 from app.pages.schemas import Page, PageCreateRequest, PageUpdateRequest
 
 router = APIRouter(prefix="/v1/pages", tags=["pages"], route_class=ApiRoute)
-
-EXTENSION = {"x-statuspage-extension": True}
 
 
 @router.get(
@@ -66,24 +64,14 @@ async def _update(body: PageUpdateRequest, page: PageDep, writer: WriterDep) -> 
     return json_response(Page.model_validate(updated))
 
 
-router.add_api_route(
+add_update_routes(
+    router,
     "/{page_id}",
     _update,
-    methods=["PATCH"],
+    operation_id="PagesPageId",
     response_model=Page,
     summary="Update a page",
-    operation_id="patchPagesPageId",
-    responses=error_responses(*WRITE_ERRORS),
-)
-router.add_api_route(
-    "/{page_id}",
-    _update,
-    methods=["PUT"],
-    response_model=Page,
-    summary="Update a page",
-    description="Behaves like PATCH (a partial update), as in Statuspage.",
-    operation_id="putPagesPageId",
-    responses=error_responses(*WRITE_ERRORS),
+    description="PUT behaves like PATCH (a partial update), as in Statuspage.",
 )
 
 
