@@ -165,13 +165,6 @@ def _event_component(row: Component) -> dict[str, Any]:
     }
 
 
-async def page_indicator(session: AsyncSession, page_id: str) -> tuple[str, str]:
-    statuses = await session.scalars(
-        select(Component.status).where(Component.page_id == page_id, Component.is_group.is_(False))
-    )
-    return page_status(statuses.all())
-
-
 async def _refresh_group_status(session: AsyncSession, group_id: str | None) -> None:
     if group_id is None:
         return
