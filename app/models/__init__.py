@@ -7,12 +7,15 @@ from app.models.metric import Metric, MetricPoint, MetricRollup, MetricsProvider
 from app.models.organization import ApiKey, Organization
 from app.models.outbox import OutboxEvent
 from app.models.page import Page
+from app.models.subscriber import Delivery, DeliveryAttempt, Subscriber
 
 __all__ = [
     "ApiKey",
     "Base",
     "Component",
     "ComponentStatusChange",
+    "Delivery",
+    "DeliveryAttempt",
     "Incident",
     "IncidentComponent",
     "IncidentTemplate",
@@ -24,4 +27,5 @@ __all__ = [
     "Organization",
     "OutboxEvent",
     "Page",
+    "Subscriber",
 ]
