@@ -99,10 +99,7 @@ def settings() -> Settings:
     return Settings(environment="test", rate_limit_per_minute=0, log_json=False)
 
 
-@pytest.fixture
-async def clean(servers: Servers) -> AsyncIterator[None]:
-    """Empty tables and an empty Redis database after every test that touches them."""
-    yield
+async def _truncate(servers: Servers) -> None:
     database = Database.connect(servers.database_url, Settings())
     try:
         async with database.engine.begin() as connection:
@@ -115,6 +112,18 @@ async def clean(servers: Servers) -> AsyncIterator[None]:
         await redis.flushdb()
     finally:
         await redis.aclose()
+
+
+def truncate_everything(servers: Servers) -> None:
+    """For synchronous (module-scoped) fixtures: what `clean` does after each test."""
+    asyncio.run(_truncate(servers))
+
+
+@pytest.fixture
+async def clean(servers: Servers) -> AsyncIterator[None]:
+    """Empty tables and an empty Redis database after every test that touches them."""
+    yield
+    await _truncate(servers)
 
 
 AppFactory = Callable[..., Any]
