@@ -1,0 +1,1 @@
+"""Subscribers: the Manage API, incident subscribers, and the public self-service endpoints."""
