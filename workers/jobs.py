@@ -7,12 +7,35 @@ from typing import Any
 from app.core.timefmt import utcnow
 from app.incidents import scheduler
 from app.metrics.service import purge_expired_points
+from app.notifications import delivery, quarantine
 from app.notifications.outbox import relay_pending
 
 
 async def relay_outbox(ctx: dict[str, Any]) -> int:
-    """Relay every pending outbox event (safe to run twice: rows are claimed with SKIP LOCKED)."""
-    return await relay_pending(ctx["db"].sessionmaker)
+    """Relay every pending outbox event (safe to run twice: rows are claimed with SKIP LOCKED);
+    fan-out handlers add delivery rows, so drain jobs are started for them."""
+    relayed = await relay_pending(ctx["db"].sessionmaker)
+    if relayed:
+        await delivery.wake(ctx["deliverer"])
+    return relayed
+
+
+async def deliver_pending(ctx: dict[str, Any]) -> int:
+    """Send due deliveries batch after batch; past the time budget, hand over to a new job."""
+    drained = await delivery.drain(ctx["deliverer"])
+    if drained.more:
+        await delivery.wake(ctx["deliverer"])
+    return drained.sent
+
+
+async def sweep_deliveries(ctx: dict[str, Any]) -> int:
+    """Retries that came due and batches of a worker that died (lease expired)."""
+    return await delivery.wake(ctx["deliverer"])
+
+
+async def purge_quarantined(ctx: dict[str, Any]) -> int:
+    """Subscribers quarantined for 90 days without reactivation (API.md 4.2)."""
+    return await quarantine.purge(ctx["db"].sessionmaker, utcnow())
 
 
 async def incident_scheduler(ctx: dict[str, Any]) -> int:

@@ -9,29 +9,46 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
 from arq.worker import Worker
 
 from app.core.config import Settings, get_settings
 from app.core.db import Database
-from app.core.queue import cron, redis_settings
+from app.core.queue import Queue, cron, redis_settings
+from app.notifications.channels.base import Outbound
+from app.notifications.delivery import Deliverer
 from workers import jobs
 
 logger = logging.getLogger(__name__)
 
-FUNCTIONS = [jobs.relay_outbox, jobs.incident_scheduler, jobs.purge_metric_points]
+FUNCTIONS = [
+    jobs.relay_outbox,
+    jobs.incident_scheduler,
+    jobs.purge_metric_points,
+    jobs.deliver_pending,
+    jobs.sweep_deliveries,
+    jobs.purge_quarantined,
+]
 INCIDENT_SCHEDULER_SECONDS = set(range(0, 60, 15))
 PURGE_METRIC_POINTS = cron(jobs.purge_metric_points, minute=17, second=0, run_at_startup=False)
+PURGE_QUARANTINED = cron(jobs.purge_quarantined, minute=23, second=0, run_at_startup=False)
+
+
+def _every(seconds: int) -> set[int]:
+    step = max(1, min(seconds, 60))
+    return set(range(0, 60, step))
 
 
 def _lifecycle(settings: Settings, database_url: str) -> tuple[Any, Any]:
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
         ctx["db"] = Database.connect(database_url, settings)
-        ctx["http"] = httpx.AsyncClient(timeout=httpx.Timeout(30.0), follow_redirects=False)
+        # One HTTP client per process for every delivery: aiohttp (measured ~10x httpx here).
+        outbound = Outbound(settings)
+        ctx["http"] = outbound.http
+        ctx["deliverer"] = Deliverer(settings, ctx["db"], outbound, Queue(ctx["redis"]))
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        await ctx["http"].aclose()
+        await ctx["deliverer"].outbound.close()
         await ctx["db"].close()
 
     return on_startup, on_shutdown
@@ -53,6 +70,8 @@ def build_worker(
             cron(jobs.relay_outbox, second=set(range(0, 60, sweep_every))),
             cron(jobs.incident_scheduler, second=INCIDENT_SCHEDULER_SECONDS),
             PURGE_METRIC_POINTS,
+            cron(jobs.sweep_deliveries, second=_every(settings.delivery_sweep_seconds)),
+            PURGE_QUARANTINED,
         ],
         redis_settings=redis_settings(redis_url),
         on_startup=on_startup,
@@ -62,6 +81,7 @@ def build_worker(
         max_jobs=20,
         job_timeout=300,
         keep_result=60,
+        poll_delay=0.1,  # notifications wait for the next poll: keep it short
     )
 
 
@@ -74,6 +94,8 @@ class WorkerSettings:
         cron(jobs.relay_outbox, second={0, 30}),
         cron(jobs.incident_scheduler, second=INCIDENT_SCHEDULER_SECONDS),
         PURGE_METRIC_POINTS,
+        cron(jobs.sweep_deliveries, second=_every(_settings.delivery_sweep_seconds)),
+        PURGE_QUARANTINED,
     ]
     redis_settings = redis_settings(_settings.redis_url or "redis://localhost:6379")
     on_startup, on_shutdown = _lifecycle(_settings, _settings.database_url or "")

@@ -1,0 +1,1 @@
+"""One sender per channel: webhook, email, SMS, Slack and Teams, over the per-process Outbound."""
