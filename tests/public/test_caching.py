@@ -1,0 +1,136 @@
+"""Snapshots on the wire: ETag and 304, Cache-Control, CORS on public and private pages, one render
+per revision however many ask, the fast path, other processes reusing a snapshot from Redis, and
+feeds served without Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from tests.conftest import Tenant
+from tests.public.conftest import Served, component, feed, set_status, v1
+
+SUMMARY = "summary.json"
+
+
+async def test_etag_and_not_modified(served: Served, tenant: Tenant) -> None:
+    url = feed(tenant.page_id, SUMMARY)
+    first = await served.client.get(url)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert etag.startswith(f'"{tenant.page_id}-') and etag.endswith('"')
+    assert first.headers["cache-control"] == (
+        "public, max-age=5, stale-while-revalidate=30, stale-if-error=86400"
+    )
+    assert first.headers["last-modified"].endswith(" GMT")
+    assert first.headers["content-length"] == str(len(first.content))
+
+    for sent in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        again = await served.client.get(url, headers={"If-None-Match": sent})
+        assert again.status_code == 304, sent
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+        assert again.headers["access-control-allow-origin"] == "*"
+    assert (await served.client.get(url, headers={"If-None-Match": '"old"'})).status_code == 200
+
+    head = await served.client.head(url)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == etag
+
+    await component(served.client, tenant, "New")
+    changed = await served.client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    assert [c["name"] for c in changed.json()["components"]] == ["New"]
+
+
+async def test_fast_path_serves_current_snapshots(served: Served, tenant: Tenant) -> None:
+    url = feed(tenant.page_id, "status.json")
+    cold = await served.client.get(url)
+    assert "x-request-id" in cold.headers  # rendered behind FastAPI
+    hits = served.read_path.fast_hits
+    warm = await served.client.get(url)
+    assert warm.content == cold.content
+    assert "x-request-id" not in warm.headers  # answered before FastAPI's middleware
+    assert served.read_path.fast_hits == hits + 1
+    cold_head = await served.client.head(feed(tenant.page_id, "components.json"))
+    assert cold_head.status_code == 200 and cold_head.content == b""
+
+
+async def test_one_render_per_revision(served: Served, tenant: Tenant) -> None:
+    item = await component(served.client, tenant, "API")
+    url = feed(tenant.page_id, SUMMARY)
+    await served.client.get(url)
+    await set_status(served.client, tenant, item["id"], "major_outage")
+    renders = served.read_path.store.renders
+    answers = await asyncio.gather(*(served.client.get(url) for _ in range(32)))
+    assert {a.status_code for a in answers} == {200}
+    assert {a.json()["status"]["indicator"] for a in answers} == {"critical"}
+    assert served.read_path.store.renders == renders + 1
+
+
+async def test_public_page_cors(served: Served, tenant: Tenant) -> None:
+    response = await served.client.get(
+        feed(tenant.page_id, SUMMARY), headers={"Origin": "https://example.com"}
+    )
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+async def test_private_page_needs_a_key_of_its_organization(
+    served: Served, tenant: Tenant, make_tenant: Callable[..., Any]
+) -> None:
+    await v1(served.client, tenant, "PATCH", "", {"page": {"viewers_must_be_team_members": True}})
+    stranger = await make_tenant()
+    for document in (SUMMARY, "status.json", "incidents.json"):
+        url = feed(tenant.page_id, document)
+        anonymous = await served.client.get(url)
+        assert anonymous.status_code == 401
+        assert set(anonymous.json()) == {"message", "error"}
+        assert "access-control-allow-origin" not in anonymous.headers
+        assert (await served.client.get(url, headers=stranger.auth)).status_code == 401
+        again = await served.client.get(url)  # a snapshot in memory changes nothing
+        assert again.status_code == 401
+
+        allowed = await served.client.get(url, headers=tenant.auth)
+        assert allowed.status_code == 200
+        assert "access-control-allow-origin" not in allowed.headers
+        assert allowed.headers["cache-control"] == "private, no-cache"
+        assert allowed.headers["vary"] == "Authorization"
+        by_query = await served.client.get(url, params={"api_key": tenant.api_key})
+        assert by_query.status_code == 200
+    for path in ("/history.rss", "/api/v2/stream"):
+        assert (await served.client.get(f"/p/{tenant.page_id}{path}")).status_code == 401
+
+
+async def test_another_process_reuses_the_snapshot_from_redis(
+    make_served: Callable[..., Any], tenant: Tenant
+) -> None:
+    first: Served = await make_served()
+    second: Served = await make_served()
+    url = feed(tenant.page_id, SUMMARY)
+    rendered = await first.client.get(url)
+    renders = second.read_path.store.renders
+    reused = await second.client.get(url)
+    assert reused.content == rendered.content
+    assert reused.headers["etag"] == rendered.headers["etag"]
+    assert second.read_path.store.renders == renders
+
+
+async def test_feeds_work_and_stay_fresh_without_redis(
+    make_served: Callable[..., Any], tenant: Tenant
+) -> None:
+    """A process whose Redis is away serves from memory and the database, and the revalidation
+    timer brings it another process's write (no message can reach it)."""
+    writer: Served = await make_served()
+    reader: Served = await make_served(redis_url="redis://127.0.0.1:9/0")
+    item = await component(writer.client, tenant, "API")
+    url = feed(tenant.page_id, "status.json")
+    assert (await reader.client.get(url)).json()["status"]["indicator"] == "none"
+    await set_status(writer.client, tenant, item["id"], "major_outage")
+    for _ in range(200):
+        if (await reader.client.get(url)).json()["status"]["indicator"] == "critical":
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the change never showed")
