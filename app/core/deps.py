@@ -20,11 +20,17 @@ from app.core.idempotency import Claim, fingerprint
 from app.core.infra import Infrastructure
 from app.core.routing import ReplayResponse
 from app.core.security import SAFE_METHODS, Principal, extract_api_key, hash_api_key
-from app.models import ApiKey, Page
+from app.models import ApiKey, Page, UserPageRole
 
-_KEY_BY_HASH = select(ApiKey.id, ApiKey.organization_id, ApiKey.role).where(
+_KEY_BY_HASH = select(ApiKey.id, ApiKey.organization_id, ApiKey.role, ApiKey.user_id).where(
     ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None)
 )
+_USER_ROLES_ON_PAGE = select(
+    UserPageRole.page_configuration, UserPageRole.incident_manager, UserPageRole.maintenance_manager
+).where(UserPageRole.user_id == bindparam("user_id"), UserPageRole.page_id == bindparam("page_id"))
+# The parts of a page its incident and maintenance managers may change; every other write on a
+# page needs the page configuration role.
+_INCIDENT_SECTIONS = frozenset({"incidents", "incident_templates"})
 _PAGE_OF_ORGANIZATION = select(Page).where(
     Page.id == bindparam("page_id"), Page.organization_id == bindparam("organization_id")
 )
@@ -80,7 +86,9 @@ async def _principal(request: Request, infra: Infrastructure, key: str) -> Princ
     row = (await session_of(request).execute(_KEY_BY_HASH, {"key_hash": key_hash})).first()
     if row is None:
         return None
-    principal = Principal(api_key_id=row.id, organization_id=row.organization_id, role=row.role)
+    principal = Principal(
+        api_key_id=row.id, organization_id=row.organization_id, role=row.role, user_id=row.user_id
+    )
     infra.principals.put(key_hash, principal)
     return principal
 
@@ -102,6 +110,8 @@ async def authenticate(request: Request) -> Principal:
                 infra.settings.rate_limit_status, decision.retry_after, decision.headers()
             )
 
+    if principal.user_id is not None:
+        await _check_user_permissions(request, principal.user_id)
     if request.method not in SAFE_METHODS:
         if not principal.can_write:
             raise Forbidden("This API key is read-only")
@@ -119,6 +129,36 @@ async def authenticate(request: Request) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+def _page_section(path: str, page_id: str) -> str:
+    """`incidents` for /v1/pages/{page_id}/incidents/..., "" for the page itself."""
+    rest = path.partition(f"/pages/{page_id}")[2].strip("/")
+    return rest.split("/", 1)[0].removesuffix(".json")
+
+
+async def _check_user_permissions(request: Request, user_id: str) -> None:
+    """A key tied to a user sees only the pages the user's permissions name (others are 404) and
+    changes them only as the user's roles allow (403); organization-wide writes need a key that is
+    not tied to a user."""
+    writing = request.method not in SAFE_METHODS
+    page_id = request.path_params.get("page_id")
+    if page_id is None:
+        if writing:
+            raise Forbidden("This API key is tied to a user: it may change only the user's pages")
+        return
+    params = {"user_id": user_id, "page_id": page_id}
+    roles = (await session_of(request).execute(_USER_ROLES_ON_PAGE, params)).first()
+    if roles is None:
+        raise NotFound("The requested resource could not be found.")
+    if not writing:
+        return
+    if _page_section(request.url.path, page_id) in _INCIDENT_SECTIONS:
+        allowed = roles.incident_manager or roles.maintenance_manager
+    else:
+        allowed = roles.page_configuration
+    if not allowed:
+        raise Forbidden("The user of this API key has no role that may change this")
 
 
 async def get_page(

@@ -36,11 +36,13 @@ def extract_api_key(request: Request) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: an API key of one organization, with a role."""
+    """Who is calling: an API key of one organization, with a role, and perhaps tied to a user
+    (whose permissions on each page then apply too)."""
 
     api_key_id: str
     organization_id: str
     role: str
+    user_id: str | None = None
 
     @property
     def can_write(self) -> bool:

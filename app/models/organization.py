@@ -27,3 +27,8 @@ class ApiKey(IdMixin, TimestampMixin, Base):
     role: Mapped[str] = mapped_column(String(16), default="write")
     name: Mapped[str | None] = mapped_column(String(255))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A key tied to a user carries that user's permissions (app/core/deps.py); NULL: the whole
+    # organization, as far as `role` allows.
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
