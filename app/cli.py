@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import signal
@@ -88,7 +89,14 @@ def _uvicorn_server(app: Any, host: str, port: int) -> Any:
         log_config=None,
         server_header=False,
     )
-    return uvicorn.Server(config)
+    server = uvicorn.Server(config)
+    # Long-lived responses (the public SSE stream) end when a shutdown begins: uvicorn waits for
+    # open responses before it runs the app's shutdown.
+    app.state.server_exiting = lambda: server.should_exit
+    # What start-up built lives as long as the process: keep it out of every garbage collection
+    # (else every full collection rescans it while requests wait).
+    gc.freeze()
+    return server
 
 
 def _migrate(database_url: str) -> None:
@@ -97,11 +105,30 @@ def _migrate(database_url: str) -> None:
     upgrade(database_url)
 
 
+@contextlib.contextmanager
+def _mail(settings: Settings) -> Iterator[Settings]:
+    """With no SMTP server configured, `serve` starts a local one that writes each message as an
+    .eml file under data_dir/mail, and delivery is pointed at it."""
+    if settings.smtp_host is not None:
+        yield settings
+        return
+    from app.notifications.mailsink import MailSink
+
+    sink = MailSink(settings.data_dir.resolve() / "mail")
+    port = sink.start()
+    try:
+        yield settings.model_copy(
+            update={"smtp_host": sink.host, "smtp_port": port, "smtp_tls": "off"}
+        )
+    finally:
+        sink.stop()
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.main import create_app
     from workers.settings import build_worker
 
-    with infrastructure(settings) as endpoints:
+    with infrastructure(settings) as endpoints, _mail(settings) as settings:
         _migrate(endpoints.database_url)
         app = create_app(
             settings, database_url=endpoints.database_url, redis_url=endpoints.redis_url

@@ -60,12 +60,13 @@ def _asyncpg_dsn(url: str) -> tuple[str, dict[str, Any]]:
     return "", kwargs
 
 
-async def _recreate_database(admin_url: str, name: str) -> None:
+async def _recreate_database(admin_url: str, name: str, *, create: bool = True) -> None:
     _, kwargs = _asyncpg_dsn(admin_url)
     connection = await asyncpg.connect(**kwargs)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        if create:
+            await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
         await connection.close()
 
@@ -85,11 +86,15 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         asyncio.run(_recreate_database(admin, name))
         database_url = make_url(admin).set(database=name).render_as_string(hide_password=False)
         upgrade(database_url)
-        yield Servers(
-            database_url=database_url,
-            redis_url=redis_url or (embedded.redis.url if embedded.redis else ""),
-            data_dir=data_dir,
-        )
+        try:
+            yield Servers(
+                database_url=database_url,
+                redis_url=redis_url or (embedded.redis.url if embedded.redis else ""),
+                data_dir=data_dir,
+            )
+        finally:
+            if admin_url is not None:  # a shared server: leave no test database behind
+                asyncio.run(_recreate_database(admin, name, create=False))
     finally:
         embedded.stop()
 
@@ -133,26 +138,41 @@ AppFactory = Callable[..., Any]
 async def make_client(
     servers: Servers, settings: Settings, clean: None
 ) -> AsyncIterator[Callable[..., Any]]:
-    """Build an app (with its lifespan running) and an httpx client on it; several may coexist."""
-    stack: list[tuple[FastAPI, Any, httpx.AsyncClient]] = []
+    """Build an app (with its lifespan running) and an httpx client on it; several may coexist.
+
+    Each test gets its own lifespan, so its own infrastructure (pools, caches, listeners); the app
+    objects themselves are reused across tests with the same settings, because FastAPI prepares
+    every route of an app on its first request (seconds, for this many routes)."""
+    stack: list[tuple[str, FastAPI, Any, httpx.AsyncClient]] = []
 
     async def factory(**overrides: Any) -> httpx.AsyncClient:
-        app_settings = settings.model_copy(update=overrides)
-        app = create_app(
-            app_settings, database_url=servers.database_url, redis_url=servers.redis_url
-        )
+        key = repr(sorted(overrides.items()))
+        idle = _IDLE_APPS.setdefault(key, [])
+        if idle:
+            app = idle.pop()
+        else:
+            app = create_app(
+                settings.model_copy(update=overrides),
+                database_url=servers.database_url,
+                redis_url=servers.redis_url,
+            )
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://testserver"
         )
-        stack.append((app, lifespan, client))
+        stack.append((key, app, lifespan, client))
         return client
 
     yield factory
-    for _, lifespan, client in reversed(stack):
+    for key, app, lifespan, client in reversed(stack):
         await client.aclose()
         await lifespan.__aexit__(None, None, None)
+        _IDLE_APPS[key].append(app)
+
+
+# Apps not in use by a test, by their settings overrides (see make_client).
+_IDLE_APPS: dict[str, list[FastAPI]] = {}
 
 
 @pytest.fixture

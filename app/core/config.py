@@ -37,6 +37,48 @@ class Settings(BaseSettings):
     outbox_sweep_seconds: int = Field(default=30, gt=0)
     metrics_raw_retention_days: int = Field(default=30, ge=1)
 
+    # The public read path (feeds, RSS/Atom, SSE stream, HTML page).
+    public_base_domain: str | None = Field(
+        default=None,
+        description="Pages answer at <subdomain>.<this domain> (and at their own `domain`).",
+    )
+    public_cache_control: str = "public, max-age=5, stale-while-revalidate=30, stale-if-error=86400"
+    public_revalidate_seconds: float = Field(default=0.5, gt=0)
+    public_host_cache_seconds: float = Field(default=5.0, ge=0)
+    public_snapshot_redis_seconds: int = Field(default=3600, gt=0)
+    public_stream_heartbeat_seconds: float = Field(default=10.0, gt=0, le=15)
+    public_subscribe_per_ip_per_hour: int = Field(
+        default=10, ge=0, description="Self-service subscriptions per client IP and hour (0: off)"
+    )
+
+    # Notification delivery (app/notifications).
+    outbound_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook/Slack/Teams URLs on loopback or private networks (tests, labs).",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server; unset under `serve` means the local mail sink."
+    )
+    smtp_port: int = Field(default=25, gt=0)
+    smtp_tls: Literal["auto", "starttls", "tls", "off"] = Field(
+        default="auto",
+        description="auto: STARTTLS when offered; starttls: required; tls: implicit (port 465).",
+    )
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Status page <status@localhost>"
+    smtp_connections: int = Field(default=4, gt=0, description="SMTP connections per batch")
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_base_url: str = "https://api.twilio.com"
+    delivery_batch_size: int = Field(default=200, gt=0)
+    delivery_concurrency: int = Field(default=32, gt=0, description="Requests in flight/worker")
+    delivery_jobs: int = Field(default=3, gt=0, description="Drain jobs started per wake-up")
+    delivery_lease_seconds: float = Field(default=60.0, gt=0)
+    delivery_sweep_seconds: int = Field(default=10, gt=0)
+    webhook_timeout_seconds: float = Field(default=30.0, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _asyncpg_driver(cls, value: str | None) -> str | None:
