@@ -78,12 +78,16 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 def _uvicorn_server(app: Any, host: str, port: int) -> Any:
     import uvicorn
 
+    from app.public.asgi import StatusPageApp
+    from app.public.protocol import snapshot_protocol
+
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        # Public snapshots are answered in the HTTP protocol itself (see app/public/protocol.py).
+        http=snapshot_protocol(app) if isinstance(app, StatusPageApp) else "httptools",
         lifespan="on",
         access_log=False,
         log_config=None,

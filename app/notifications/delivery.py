@@ -42,7 +42,7 @@ MAX_ATTEMPTS = 10
 RETRY_BASE_SECONDS = 15.0
 RETRY_CAP_SECONDS = 600.0
 FLUSH_SIZE = 500
-FLUSH_SECONDS = 0.02
+FLUSH_SECONDS = 0.005  # also the most a SIGKILL can leave unrecorded (then resent)
 DUE_COUNT_CAP = 1_000_000
 HTTP_CHANNELS = frozenset({"webhook", "slack", "teams"})
 

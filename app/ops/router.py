@@ -80,6 +80,22 @@ async def metrics(request: Request) -> Response:
         gauges.append(("statuspage_queue_depth", "Jobs waiting in the arq queue.", depth))
     except Exception as exc:
         logger.warning("queue depth unavailable: %s", exc)
+    public = infra.public
+    if public is not None:
+        gauges.append(
+            (
+                "statuspage_public_snapshot_hits",
+                "Public documents answered from memory (since start).",
+                public.fast_hits,
+            )
+        )
+        gauges.append(
+            (
+                "statuspage_public_protocol_hits",
+                "Of those, answered by the HTTP protocol itself (no ASGI call).",
+                public.protocol_hits,
+            )
+        )
     return PlainTextResponse(
         infra.metrics.render(gauges), media_type="text/plain; version=0.0.4; charset=utf-8"
     )

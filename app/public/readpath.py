@@ -39,6 +39,7 @@ class PublicReadPath:
         self.hub = StreamHub(self.store, self.tracker, settings.public_stream_heartbeat_seconds)
         self.tracker.on_change(lambda page_id, _: self.addressing.forget(page_id))
         self.fast_hits = 0
+        self.protocol_hits = 0  # of fast_hits, those answered in the HTTP protocol
 
     def start(self) -> None:
         self.tracker.start()
