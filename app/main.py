@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.audiences.groups import router as audience_groups_router
+from app.audiences.public import router as audience_signin_router
 from app.audiences.router import router as audiences_router
 from app.components.router import router as components_router
 from app.core.config import Settings, get_settings
@@ -17,6 +18,7 @@ from app.core.metrics import Metrics
 from app.core.middleware import ServiceMiddleware
 from app.core.openapi import build_openapi
 from app.embed.router import router as embed_router
+from app.embed.script import router as embed_script_router
 from app.incidents.router import router as incidents_router
 from app.metrics.public import router as metrics_display_router
 from app.metrics.router import router as metrics_router
@@ -79,6 +81,8 @@ def create_app(
     app.include_router(organizations_router)
     app.include_router(public_router)
     app.include_router(public_bare_router)
+    app.include_router(audience_signin_router)
+    app.include_router(embed_script_router)
     app.include_router(subscribers_router)
     app.include_router(deliveries_router)
     app.include_router(subscribers_public_router)

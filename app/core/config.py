@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     public_subscribe_per_ip_per_hour: int = Field(
         default=10, ge=0, description="Self-service subscriptions per client IP and hour (0: off)"
     )
+    # Viewers of audience-specific pages (app/audiences/signin.py).
+    viewer_signin_token_seconds: int = Field(
+        default=15 * 60, gt=0, description="How long a one-time sign-in link works"
+    )
+    viewer_session_seconds: int = Field(
+        default=7 * 24 * 3600, gt=0, description="How long a viewer's sign-in lasts"
+    )
+    viewer_signin_per_ip_per_hour: int = Field(
+        default=20, ge=0, description="Sign-in requests per client IP and hour (0: off)"
+    )
 
     # Notification delivery (app/notifications).
     outbound_allow_private: bool = Field(

@@ -54,8 +54,22 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             if validation is not None:
                 validation["content"] = {"application/json": {"schema": _ERROR_REF}}
                 validation["description"] = "Unprocessable entity"
+            _errors_as_json(operation)
     schemas = components.get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     app.openapi_schema = schema
     return schema
+
+
+def _errors_as_json(operation: dict[str, Any]) -> None:
+    """Errors always come in our JSON shape; a route answering HTML (for browsers) may also
+    answer an error as a small HTML page, which FastAPI would document with the JSON schema."""
+    for code, response in operation.get("responses", {}).items():
+        content = response.get("content")
+        if not code.startswith(("4", "5")) or not content:
+            continue
+        for media_type, body in list(content.items()):
+            if media_type != "application/json" and body.get("schema") == _ERROR_REF:
+                content[media_type] = {"schema": {"type": "string"}}
+                content.setdefault("application/json", {"schema": _ERROR_REF})

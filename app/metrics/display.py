@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
@@ -20,13 +20,19 @@ from app.metrics.schemas import (
     MetricsDisplay,
     MetricSummary,
 )
-from app.models import Metric, Page
+from app.models import Metric, Page, PageAccessGroup, PageAccessUser
 
-# A metric is public when it is displayed on a page anyone may see.
+# A metric is public when it is displayed on a page anyone may see: not a team-only page, nor an
+# audience-specific one (a page with page access users or groups shows each viewer their share).
 _PUBLIC_METRIC = (
     select(Metric)
     .join(Page, Page.id == Metric.page_id)
-    .where(Page.viewers_must_be_team_members.is_(False), Metric.display.is_(True))
+    .where(
+        Page.viewers_must_be_team_members.is_(False),
+        Metric.display.is_(True),
+        ~exists().where(PageAccessUser.page_id == Page.id),
+        ~exists().where(PageAccessGroup.page_id == Page.id),
+    )
 )
 
 

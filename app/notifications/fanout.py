@@ -27,6 +27,9 @@ COMPONENT_UPDATE = "component.update"
 SUBSCRIBER_CONFIRMATION = "subscriber.confirmation"
 SUBSCRIBER_UNSUBSCRIBED = "subscriber.unsubscribed"
 SUBSCRIBER_QUARANTINED = "subscriber.quarantined"
+# A viewer's one-time sign-in link to an audience-specific page: not a subscriber's, so no delivery
+# rows; its handler (app/audiences/signin.py) mints the token and sends the email itself.
+PAGE_ACCESS_SIGNIN = "page_access_user.signin"
 # Messages about the subscription itself: sent whatever the subscriber's state.
 NOTICE_KINDS = frozenset({SUBSCRIBER_CONFIRMATION, SUBSCRIBER_UNSUBSCRIBED, SUBSCRIBER_QUARANTINED})
 

@@ -12,12 +12,14 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.components.rollup import page_status as rolled_up_status
 from app.components.service import PageStatuses, display_order, page_components
 from app.incidents.views import affected
 from app.models import Component, Incident, IncidentUpdate
 from app.public.format import local_timestamp
-from app.public.snapshots import RenderContext
+from app.public.snapshots import RenderContext, Visibility
 
 LIST_CAP = 50  # incidents.json and scheduled-maintenances.json: "the 50 most recent"
 UNRESOLVED_STATUSES = ("investigating", "identified", "monitoring")
@@ -70,6 +72,8 @@ async def visible_components(context: RenderContext) -> list[dict[str, Any]]:
     """Every component and group row in display order, less those hidden while operational."""
     rows = display_order(await page_components(context.session, context.page.id))
     shown = [row for row in rows if not _hidden(row)]
+    if context.visible is not None:  # an audience sees what it was granted
+        shown = [row for row in shown if row.id in context.visible.components]
     members: dict[str, list[str]] = defaultdict(list)
     for row in shown:
         if row.group_id is not None:
@@ -78,8 +82,43 @@ async def visible_components(context: RenderContext) -> list[dict[str, Any]]:
 
 
 async def page_status(context: RenderContext) -> dict[str, str]:
-    indicator, description = (await PageStatuses.load(context.session, context.page.id)).indicator()
+    statuses = await PageStatuses.load(context.session, context.page.id)
+    if context.visible is None:
+        indicator, description = statuses.indicator()
+    else:
+        indicator, description = await audience_indicator(
+            context.session, context.page.id, statuses, context.visible
+        )
     return {"indicator": indicator, "description": description}
+
+
+async def audience_indicator(
+    session: AsyncSession, page_id: str, statuses: PageStatuses, visible: Visibility
+) -> tuple[str, str]:
+    """The indicator of what an audience sees: its components and the unresolved incidents it is
+    shown (the same rules as PageStatuses, on the audience's share)."""
+    leaves = [
+        status
+        for component_id, (status, _, is_group) in statuses.rows.items()
+        if not is_group and component_id in visible.components
+    ]
+    open_incidents = (
+        await session.execute(
+            select(Incident.id, Incident.impact_override, Incident.impact).where(
+                Incident.page_id == page_id,
+                Incident.is_maintenance.is_(False),
+                Incident.backfilled.is_(False),
+                Incident.status != "resolved",
+            )
+        )
+    ).all()
+    touched = await affected(session, [row.id for row in open_incidents])
+    impacts = [
+        row.impact_override or row.impact
+        for row in open_incidents
+        if visible.shows_incident([c.id for c in touched[row.id]])
+    ]
+    return rolled_up_status(leaves, impacts)
 
 
 @dataclass(frozen=True)
@@ -107,7 +146,21 @@ async def load_incidents(context: RenderContext, query: Select[Incident]) -> lis
         for update in found:
             updates[update.incident_id].append(update)
     components = await affected(context.session, ids)
-    return [IncidentRecord(row, updates[row.id], components[row.id]) for row in rows]
+    records = [IncidentRecord(row, updates[row.id], components[row.id]) for row in rows]
+    visible = context.visible
+    if visible is None:
+        return records
+    # An audience sees the incidents touching its components (or none: page-wide), and of those
+    # only its own components.
+    return [
+        IncidentRecord(
+            record.row,
+            record.updates,
+            [c for c in record.components if c.id in visible.components],
+        )
+        for record in records
+        if visible.shows_incident([c.id for c in record.components])
+    ]
 
 
 def public_status(row: Incident) -> str:
@@ -117,10 +170,14 @@ def public_status(row: Incident) -> str:
     return row.status
 
 
-def _affected_components(value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+def _affected_components(
+    value: list[dict[str, Any]] | None, visible: Visibility | None = None
+) -> list[dict[str, Any]] | None:
     if value is None:
         return None
     keys = ("code", "name", "old_status", "new_status")
+    if visible is not None:
+        value = [item for item in value if item.get("code") in visible.components]
     return [{key: item.get(key) for key in keys} for item in value]
 
 
@@ -147,7 +204,9 @@ def incident_object(context: RenderContext, record: IncidentRecord) -> dict[str,
                 "created_at": _ts(context, update.created_at),
                 "updated_at": _ts(context, update.updated_at),
                 "display_at": _ts(context, update.display_at),
-                "affected_components": _affected_components(update.affected_components),
+                "affected_components": _affected_components(
+                    update.affected_components, context.visible
+                ),
                 "deliver_notifications": update.deliver_notifications,
                 "custom_tweet": update.custom_tweet,
                 "tweet_id": update.tweet_id,

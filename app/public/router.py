@@ -19,7 +19,7 @@ from app.core.errors import NotFound
 from app.core.infra import Infrastructure
 from app.core.responses import error_responses
 from app.core.routing import EXTENSION
-from app.public import documents, feeds, history
+from app.public import audience, documents, feeds, history
 from app.public.access import authorize
 from app.public.documents import Document
 from app.public.readpath import PublicReadPath
@@ -75,7 +75,15 @@ async def serve(request: Request, page_id: str, document: Document, render: Rend
     )
     if snapshot is None:
         raise NotFound("The requested resource could not be found.")
-    await authorize(request, snapshot)
+    if snapshot.audience:
+        # An audience-specific page: the organization's keys read it all, a signed-in viewer
+        # their audience's snapshot, anyone else nothing (app/public/audience.py).
+        viewed = await audience.viewer_snapshot(request, read_path, snapshot, document, render)
+        if isinstance(viewed, Response):
+            return viewed
+        snapshot = viewed
+    else:
+        await authorize(request, snapshot)
     if snapshot.body is None:
         raise NotFound("The requested resource could not be found.")
     read_path.tracker.recent.add(page_id)
@@ -279,8 +287,9 @@ async def render_status_page(context: RenderContext) -> bytes | None:
     module = html_renderer()
     if module is None:
         return None
+    extra = {} if context.visible is None else {"visible": context.visible}
     body: bytes = await module.render_status_page(
-        context.session, context.page, base_url=context.base_url, now=context.now
+        context.session, context.page, base_url=context.base_url, now=context.now, **extra
     )
     return body
 
@@ -290,8 +299,14 @@ def incident_page_renderer(incident_id: str) -> Render:
         module = html_renderer()
         if module is None:
             return None
+        extra = {} if context.visible is None else {"visible": context.visible}
         body: bytes | None = await module.render_incident_page(
-            context.session, context.page, incident_id, base_url=context.base_url, now=context.now
+            context.session,
+            context.page,
+            incident_id,
+            base_url=context.base_url,
+            now=context.now,
+            **extra,
         )
         return body
 

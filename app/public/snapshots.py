@@ -10,9 +10,10 @@ document can plug in by passing its `render` function.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
@@ -32,6 +33,29 @@ logger = logging.getLogger(__name__)
 REDIS_PREFIX = "statuspage:snapshot:"
 PRIVATE_CACHE_CONTROL = b"private, no-cache"
 _REDIS_BACKOFF_SECONDS = 2.0
+# An audience's snapshot key: the document's key, this separator and the audience's digest.
+AUDIENCE_SEPARATOR = "@audience:"
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """What one audience of an audience-specific page sees: these components (groups included)
+    and metrics. Viewers with the same visible sets share one audience, hence one snapshot."""
+
+    components: frozenset[str]
+    metrics: frozenset[str]
+
+    @property
+    def digest(self) -> str:
+        listing = ",".join(sorted(self.components)) + "|" + ",".join(sorted(self.metrics))
+        return hashlib.sha256(listing.encode()).hexdigest()[:24]
+
+    def audience_key(self, key: str) -> str:
+        return f"{key}{AUDIENCE_SEPARATOR}{self.digest}"
+
+    def shows_incident(self, component_ids: Sequence[str]) -> bool:
+        """An incident touching no component is page-wide: every viewer sees it."""
+        return not component_ids or any(c in self.components for c in component_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +70,8 @@ class RenderContext:
     base_url: str
     zone: tzinfo
     changed_at: datetime  # the last change of anything the page shows
+    # An audience's rendering of an audience-specific page: only what it may see (None: all).
+    visible: Visibility | None = None
 
 
 Render = Callable[[RenderContext], Awaitable[bytes | None]]
@@ -67,6 +93,8 @@ class Snapshot:
     etag: bytes
     headers: list[tuple[bytes, bytes]]  # of the 200 answer
     not_modified_headers: list[tuple[bytes, bytes]]  # of the 304 answer
+    # The page is audience-specific (and `private`): its viewers get their audience's snapshot.
+    audience: bool = False
 
     def is_current(self, latest: int | None, day: int) -> bool:
         return self.revision == latest and (self.day is None or self.day == day)
@@ -98,11 +126,17 @@ def build_snapshot(
     organization_id: str,
     last_modified: str,
     cache_control: str,
+    audience: bool = False,
 ) -> Snapshot:
     tag = f"{page_id}-{revision}" if day is None else f"{page_id}-{revision}-{day}"
+    digest = key.partition(AUDIENCE_SEPARATOR)[2]
+    if digest:  # each audience its own tag: a browser switching viewers gets no stale 304
+        tag += f"-{digest}"
     etag = f'"{tag}"'.encode()
     common = [(b"etag", etag), (b"last-modified", last_modified.encode())]
-    if private:
+    if audience:
+        common += [(b"cache-control", PRIVATE_CACHE_CONTROL), (b"vary", b"Authorization, Cookie")]
+    elif private:
         common += [(b"cache-control", PRIVATE_CACHE_CONTROL), (b"vary", b"Authorization")]
     else:
         common += [
@@ -112,7 +146,7 @@ def build_snapshot(
     length = str(len(body or b"")).encode()
     headers = [(b"content-type", content_type.encode()), (b"content-length", length), *common]
     return Snapshot(
-        page_id, key, revision, day, body, private, organization_id, etag, headers, common
+        page_id, key, revision, day, body, private, organization_id, etag, headers, common, audience
     )
 
 
@@ -126,6 +160,13 @@ _CHANGED_AT = text(
          WHERE i.page_id = p.id)
     )
     FROM pages p WHERE p.id = :page_id
+    """
+).bindparams(bindparam("page_id"))
+# A page is audience-specific once it has a page access user or group (app/audiences).
+_AUDIENCE_SPECIFIC = text(
+    """
+    SELECT EXISTS (SELECT 1 FROM page_access_users WHERE page_id = :page_id)
+        OR EXISTS (SELECT 1 FROM page_access_groups WHERE page_id = :page_id)
     """
 ).bindparams(bindparam("page_id"))
 
@@ -247,6 +288,10 @@ class SnapshotStore:
                 self.tracker.gone(page_id)
                 return None
             changed_at = await session.scalar(_CHANGED_AT, {"page_id": page_id}) or page.updated_at
+            # Team-members-only wins over audience-specific: only the organization's keys read it.
+            audience = not page.viewers_must_be_team_members and bool(
+                await session.scalar(_AUDIENCE_SPECIFIC, {"page_id": page_id})
+            )
             context = RenderContext(
                 session=session,
                 page=page,
@@ -271,10 +316,11 @@ class SnapshotStore:
             day=day,
             body=body,
             content_type=content_type,
-            private=page.viewers_must_be_team_members,
+            private=page.viewers_must_be_team_members or audience,
             organization_id=page.organization_id,
             last_modified=http_date(changed_at),
             cache_control=self.cache_control,
+            audience=audience,
         )
         if body is not None:
             self._spawn(self._to_redis(snapshot, content_type))
@@ -320,6 +366,7 @@ class SnapshotStore:
             organization_id=str(meta["organization_id"]),
             last_modified=str(meta["last_modified"]),
             cache_control=self.cache_control,
+            audience=bool(meta.get("audience")),
         )
 
     async def _to_redis(self, snapshot: Snapshot, content_type: str) -> None:
@@ -328,6 +375,7 @@ class SnapshotStore:
         header = orjson.dumps(
             {
                 "private": snapshot.private,
+                "audience": snapshot.audience,
                 "organization_id": snapshot.organization_id,
                 "last_modified": dict(snapshot.not_modified_headers)[b"last-modified"].decode(),
             }

@@ -139,3 +139,18 @@ async def test_empty_hidden_private_and_unknown(client: httpx.AsyncClient, tenan
     )
     assert private.status_code == 200, private.text
     assert_error(await client.get(f"/metrics-display/{metric['id']}/day.json"), 404)
+
+
+async def test_hidden_on_an_audience_specific_page(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """Once a page has page access users, its viewers see only their share: no public graph."""
+    metric = await create_metric(client, tenant)
+    assert (await client.get(f"/metrics-display/{metric['id']}/day.json")).status_code == 200
+    viewer = await client.post(
+        f"/v1/pages/{tenant.page_id}/page_access_users",
+        headers=tenant.auth,
+        json={"page_access_user": {"email": "viewer@example.com"}},
+    )
+    assert viewer.status_code == 200, viewer.text
+    assert_error(await client.get(f"/metrics-display/{metric['id']}/day.json"), 404)

@@ -21,6 +21,8 @@ from app.metrics import store
 from app.metrics.display import window
 from app.metrics.points import PERIODS
 from app.models import Component, Incident, Metric, Page
+from app.public.feeds import audience_indicator
+from app.public.snapshots import Visibility
 
 UPTIME_DAYS = 90
 HISTORY_DAYS = 14
@@ -157,9 +159,16 @@ def _component_row(
 
 
 async def _component_rows(
-    session: AsyncSession, page: Page, zone: ZoneInfo, days: Sequence[date], now: datetime
+    session: AsyncSession,
+    page: Page,
+    zone: ZoneInfo,
+    days: Sequence[date],
+    now: datetime,
+    visible: Visibility | None = None,
 ) -> list[ComponentRow | GroupRow]:
     ordered = display_order(await page_components(session, page.id))
+    if visible is not None:  # an audience sees what it was granted
+        ordered = [c for c in ordered if c.id in visible.components]
     shown = [
         c
         for c in ordered
@@ -195,7 +204,9 @@ def _format(value: float, places: int) -> str:
     return f"{value:.{places}f}"
 
 
-async def _metric_charts(session: AsyncSession, page: Page, now: datetime) -> list[MetricChart]:
+async def _metric_charts(
+    session: AsyncSession, page: Page, now: datetime, visible: Visibility | None = None
+) -> list[MetricChart]:
     metrics = (
         await session.scalars(
             select(Metric)
@@ -203,6 +214,8 @@ async def _metric_charts(session: AsyncSession, page: Page, now: datetime) -> li
             .order_by(Metric.created_at, Metric.id)
         )
     ).all()
+    if visible is not None:
+        metrics = [m for m in metrics if m.id in visible.metrics]
     period = PERIODS["day"]
     first, last = window(period, now.timestamp())
     charts = []
@@ -236,14 +249,37 @@ async def _metric_charts(session: AsyncSession, page: Page, now: datetime) -> li
     return charts
 
 
+def _for_audience(views: list[IncidentView], visible: Visibility | None) -> list[IncidentView]:
+    """The incidents an audience is shown (touching its components, or page-wide), each with only
+    its components."""
+    if visible is None:
+        return views
+    return [
+        view.model_copy(
+            update={"components": [c for c in view.components if c.id in visible.components]}
+        )
+        for view in views
+        if visible.shows_incident([c.id for c in view.components])
+    ]
+
+
 async def load_status_page(
-    session: AsyncSession, page: Page, *, base_url: str, now: datetime
+    session: AsyncSession,
+    page: Page,
+    *,
+    base_url: str,
+    now: datetime,
+    visible: Visibility | None = None,
 ) -> StatusPageData:
     zone = ZoneInfo(page.time_zone)
     today = now.astimezone(zone).date()
     days = [today - timedelta(days=offset) for offset in range(UPTIME_DAYS - 1, -1, -1)]
-    indicator, description = (await PageStatuses.load(session, page.id)).indicator()
-    rows = await _component_rows(session, page, zone, days, now)
+    statuses = await PageStatuses.load(session, page.id)
+    if visible is None:
+        indicator, description = statuses.indicator()
+    else:
+        indicator, description = await audience_indicator(session, page.id, statuses, visible)
+    rows = await _component_rows(session, page, zone, days, now, visible)
 
     history_start = _midnight(today - timedelta(days=HISTORY_DAYS - 1), zone)
     open_or_recent = (
@@ -267,7 +303,7 @@ async def load_status_page(
         .order_by(Incident.created_at.desc(), Incident.id)
     )
     incidents = (await session.scalars(open_or_recent)).all()
-    views = await incident_views(session, base_url, incidents)
+    views = _for_audience(await incident_views(session, base_url, incidents), visible)
 
     active = [v for v in views if v.status in ("investigating", "identified", "monitoring")]
     in_progress = [v for v in views if v.status in _ACTIVE_MAINTENANCE]
@@ -295,17 +331,25 @@ async def load_status_page(
         active_maintenances=in_progress,
         upcoming_maintenances=upcoming,
         history=history,
-        metrics=await _metric_charts(session, page, now),
+        metrics=await _metric_charts(session, page, now, visible),
     )
 
 
 async def load_incident_page(
-    session: AsyncSession, page: Page, incident_id: str, *, base_url: str
+    session: AsyncSession,
+    page: Page,
+    incident_id: str,
+    *,
+    base_url: str,
+    visible: Visibility | None = None,
 ) -> IncidentPageData | None:
     incident = await session.scalar(
         select(Incident).where(Incident.id == incident_id, Incident.page_id == page.id)
     )
     if incident is None:
         return None
-    view = await incident_view(session, base_url, incident)
+    shown = _for_audience([await incident_view(session, base_url, incident)], visible)
+    if not shown:
+        return None  # not this audience's: as if it did not exist
+    view = shown[0]
     return IncidentPageData(page=page, zone=ZoneInfo(page.time_zone), incident=view)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Page
 from app.public.html.data import load_incident_page, load_status_page
+from app.public.snapshots import Visibility
 
 _HERE = Path(__file__).resolve().parent
 _ENV = Environment(
@@ -118,9 +119,18 @@ def _helpers(zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def _render(template: str, page: Page, zone: ZoneInfo, base_url: str, **context: Any) -> bytes:
+def _render(
+    template: str,
+    page: Page,
+    zone: ZoneInfo,
+    base_url: str,
+    *,
+    live: bool = True,
+    **context: Any,
+) -> bytes:
     html = _ENV.get_template(template).render(
         page=page,
+        live=live,
         base_url=base_url.rstrip("/"),
         colors=_colors(page),
         logo_url=_logo_url(page),
@@ -133,16 +143,24 @@ def _render(template: str, page: Page, zone: ZoneInfo, base_url: str, **context:
 
 
 async def render_status_page(
-    session: AsyncSession, page: Page, *, base_url: str, now: datetime
+    session: AsyncSession,
+    page: Page,
+    *,
+    base_url: str,
+    now: datetime,
+    visible: Visibility | None = None,
 ) -> bytes:
+    """`visible`: an audience's rendering of an audience-specific page (only what it may see, and
+    no live stream, which carries the whole page)."""
     base = base_url.rstrip("/")
-    data = await load_status_page(session, page, base_url=base, now=now)
+    data = await load_status_page(session, page, base_url=base, now=now, visible=visible)
     today: date = now.astimezone(data.zone).date()
     return _render(
         "status.html",
         page,
         data.zone,
         base,
+        live=visible is None,
         data=data,
         today=today,
         subscribe_modes=_subscribe_modes(page),
@@ -150,12 +168,20 @@ async def render_status_page(
 
 
 async def render_incident_page(
-    session: AsyncSession, page: Page, incident_id: str, *, base_url: str, now: datetime
+    session: AsyncSession,
+    page: Page,
+    incident_id: str,
+    *,
+    base_url: str,
+    now: datetime,
+    visible: Visibility | None = None,
 ) -> bytes | None:
     """None when the page has no such incident. `now` is part of the contract (every rendering is a
     function of the state and the time) though an incident page does not depend on it today."""
     base = base_url.rstrip("/")
-    data = await load_incident_page(session, page, incident_id, base_url=base)
+    data = await load_incident_page(session, page, incident_id, base_url=base, visible=visible)
     if data is None:
         return None
-    return _render("incident.html", page, data.zone, base, incident=data.incident)
+    return _render(
+        "incident.html", page, data.zone, base, live=visible is None, incident=data.incident
+    )
