@@ -11,12 +11,14 @@ from typing import Any
 
 from arq.worker import Worker
 
+from app.audiences import signin
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.queue import Queue, cron, redis_settings
 from app.notifications.channels.base import Outbound
 from app.notifications.delivery import Deliverer
 from workers import jobs
+from workers.resilience import RedisTolerantWorker
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ def _lifecycle(settings: Settings, database_url: str) -> tuple[Any, Any]:
         outbound = Outbound(settings)
         ctx["http"] = outbound.http
         ctx["deliverer"] = Deliverer(settings, ctx["db"], outbound, Queue(ctx["redis"]))
+        signin.configure(settings, ctx["redis"])  # viewers' sign-in links (audience pages)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         await ctx["deliverer"].outbound.close()
@@ -64,7 +67,7 @@ def build_worker(
 ) -> Worker:
     on_startup, on_shutdown = _lifecycle(settings, database_url)
     sweep_every = max(1, min(settings.outbox_sweep_seconds, 60))
-    return Worker(
+    return RedisTolerantWorker(
         functions=FUNCTIONS,
         cron_jobs=[
             cron(jobs.relay_outbox, second=set(range(0, 60, sweep_every))),

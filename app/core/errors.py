@@ -164,6 +164,18 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     return error_response(503, "The database is unavailable; nothing was changed", headers)
 
 
+async def _connection_error(request: Request, exc: Exception) -> Response:
+    # asyncpg lets the socket's error out while connecting (refused, no such socket, host down):
+    # SQLAlchemy wraps only driver errors in DBAPIError. An OSError escaping a request is such a
+    # connection failure (found by bench/drill_postgres_restart.py: 500 and a traceback per request).
+    if isinstance(exc, TimeoutError):  # an OSError too, but not necessarily the database's
+        return await _unhandled(request, exc)
+    logger.warning("database connection failed: %s: %s", type(exc).__name__, exc)
+    return error_response(
+        503, "The database is unavailable; nothing was changed", _extra_headers(request)
+    )
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error", exc_info=exc)
     return error_response(500)
@@ -174,4 +186,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(OSError, _connection_error)
     app.add_exception_handler(Exception, _unhandled)
