@@ -1,5 +1,6 @@
 """The fast path at the HTTP layer: uvicorn's httptools protocol, answering a GET or HEAD for a
-current public snapshot from the parser's headers-complete callback.
+current public snapshot from the parser's headers-complete callback. It also caps the size of a
+request's head (request line and headers), which httptools leaves unbounded: 431 past the cap.
 
 A snapshot hit then costs one dictionary lookup and one transport write: no ASGI scope, no task,
 no per-header validation (the snapshot's headers were built by us once per revision). Anything
@@ -14,6 +15,21 @@ from typing import TYPE_CHECKING
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+# Request line plus headers; a browser's with many cookies stays far below.
+MAX_HEAD_BYTES = 64 * 1024
+_TOO_LARGE_BODY = (
+    b'{"message":"Request header fields too large","error":"Request header fields too large"}'
+)
+_HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+    b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY)
+)
+
+
+class HeadTooLarge(Exception):
+    """Raised in a parser callback: httptools stops and uvicorn calls send_400_response."""
+
+
 if TYPE_CHECKING:
     from app.public.asgi import StatusPageApp
     from app.public.readpath import PublicReadPath
@@ -24,6 +40,34 @@ def snapshot_protocol(app: StatusPageApp) -> type[asyncio.Protocol]:
 
     class SnapshotHttpProtocol(HttpToolsProtocol):
         answered = False  # the request being parsed was answered here
+        head_bytes = 0
+        head_too_large = False
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self.head_bytes = 0
+
+        def on_url(self, url: bytes) -> None:
+            self._count(len(url))
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._count(len(name) + len(value) + 4)
+            super().on_header(name, value)
+
+        def _count(self, size: int) -> None:
+            self.head_bytes += size
+            if self.head_bytes > MAX_HEAD_BYTES:
+                self.head_too_large = True
+                raise HeadTooLarge
+
+        def send_400_response(self, msg: str) -> None:
+            if not self.head_too_large:
+                super().send_400_response(msg)
+                return
+            self.logger.warning("Request head over %d bytes refused.", MAX_HEAD_BYTES)
+            self.transport.write(_HEAD_TOO_LARGE)
+            self.transport.close()
 
         def on_headers_complete(self) -> None:
             read_path = app.read_path

@@ -139,3 +139,22 @@ def test_what_the_protocol_declines_the_app_answers(running: Running) -> None:
     missing = httpx.get(f"{base}/p/{running.page_id}/api/v2/nothing.json")
     assert missing.status_code == 404
     assert set(missing.json()) >= {"message", "error"}
+
+
+def test_an_oversized_request_head_is_431(running: Running) -> None:
+    host, port = running.api.base_url.removeprefix("http://").split(":")
+    big = "a" * (70 * 1024)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        stream = socket.SocketIO(sock, "rb")
+        sock.sendall(
+            f"GET {running.summary_path} HTTP/1.1\r\nHost: {host}\r\nX-Big: {big}\r\n\r\n".encode()
+        )
+        status, headers, body = _read_response(stream)
+        assert status == b"HTTP/1.1 431 Request Header Fields Too Large"
+        assert set(json.loads(body)) == {"message", "error"}
+        assert headers[b"connection"] == b"close"
+    # A large but reasonable head (cookies, long tokens) is fine.
+    fine = httpx.get(
+        running.api.base_url + running.summary_path, headers={"X-Big": "b" * 32 * 1024}
+    )
+    assert fine.status_code == 200
