@@ -43,7 +43,7 @@ def _every(seconds: int) -> set[int]:
 def _lifecycle(settings: Settings, database_url: str) -> tuple[Any, Any]:
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
-        ctx["db"] = Database.connect(database_url, settings)
+        ctx["db"] = Database.connect(database_url, settings, pre_ping=True)
         # One HTTP client per process for every delivery: aiohttp (measured ~10x httpx here).
         outbound = Outbound(settings)
         ctx["http"] = outbound.http

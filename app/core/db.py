@@ -23,9 +23,12 @@ class Database:
     read_sessionmaker: async_sessionmaker[AsyncSession]
 
     @classmethod
-    def connect(cls, url: str, settings: Settings) -> Database:
+    def connect(cls, url: str, settings: Settings, *, pre_ping: bool = False) -> Database:
+        """`pre_ping` checks each connection as it leaves the pool (a round trip): for the worker,
+        whose jobs would otherwise meet a connection left over from before a database restart."""
         engine = create_async_engine(
             url,
+            pool_pre_ping=pre_ping,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_recycle=1800,
