@@ -54,6 +54,14 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             if validation is not None:
                 validation["content"] = {"application/json": {"schema": _ERROR_REF}}
                 validation["description"] = "Unprocessable entity"
+            if "requestBody" in operation:  # a body that cannot be parsed at all
+                operation.setdefault("responses", {}).setdefault(
+                    "400",
+                    {
+                        "description": "Bad request",
+                        "content": {"application/json": {"schema": _ERROR_REF}},
+                    },
+                )
             _errors_as_json(operation)
     schemas = components.get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):

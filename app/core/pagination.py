@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 MAX_PER_PAGE = 100
+# Far beyond any real list, and small enough that offsets stay in a bigint (a larger page is 422).
+MAX_PAGE = 10_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +24,7 @@ class Pagination:
 
 
 async def pagination(
-    page: Annotated[int | None, Query(ge=1, description="Page number, from 1")] = None,
+    page: Annotated[int | None, Query(ge=1, le=MAX_PAGE, description="Page number, from 1")] = None,
     per_page: Annotated[
         int | None, Query(ge=1, description=f"Items per page, at most {MAX_PER_PAGE}")
     ] = None,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from app.core.deps import PageDep, SessionDep, WriterDep, infra_of, session_of
-from app.core.pagination import PaginationDep
+from app.core.pagination import MAX_PAGE, PaginationDep
 from app.core.responses import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
 from app.core.routing import EXTENSION, ApiRoute, add_update_routes
 from app.core.security import SAFE_METHODS
@@ -95,7 +95,9 @@ async def list_incidents(
     limit: Annotated[
         int | None, Query(ge=1, description=f"Incidents per page, default and at most {MAX_LIMIT}")
     ] = None,
-    page_number: Annotated[int, Query(alias="page", ge=1, description="Page number, from 1")] = 1,
+    page_number: Annotated[
+        int, Query(alias="page", ge=1, le=MAX_PAGE, description="Page number, from 1")
+    ] = 1,
 ) -> Response:
     session = session_of(request)
     size = min(limit or MAX_LIMIT, MAX_LIMIT)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from app.core.deps import PageDep, SessionDep, WriterDep, session_of
-from app.core.pagination import PaginationDep
+from app.core.pagination import MAX_PAGE, PaginationDep
 from app.core.responses import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
 from app.core.routing import EXTENSION, ApiRoute
 from app.core.security import SAFE_METHODS
@@ -164,7 +164,9 @@ async def list_subscribers(
             description=f"Default {DEFAULT_LIMIT}; at most {MAX_LIMIT} ({MAX_SEARCH_LIMIT} with q)",
         ),
     ] = DEFAULT_LIMIT,
-    page_number: Annotated[int, Query(alias="page", ge=0, description="Page, from 0")] = 0,
+    page_number: Annotated[
+        int, Query(alias="page", ge=0, le=MAX_PAGE, description="Page, from 0")
+    ] = 0,
     sort_field: Annotated[SortField, Query(description="relevance needs q")] = "primary",
     sort_direction: SortDirection = "asc",
 ) -> Response:

@@ -119,3 +119,19 @@ async def test_oversized_bodies_are_refused(client: httpx.AsyncClient, tenant: T
         )
         assert response.status_code == 413, path
         assert set(response.json()) >= {"message", "error"}
+
+
+async def test_absurd_page_numbers_are_422(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    """Found by bench/fuzz.py: an offset past a bigint made the database fail (503)."""
+    huge = "1523344687487517184"
+    for path in (
+        f"/v1/pages?per_page=100&page={huge}",
+        f"/v1/pages/{tenant.page_id}/components?page={huge}",
+        f"/v1/pages/{tenant.page_id}/incidents?page={huge}",
+        f"/v1/pages/{tenant.page_id}/subscribers?page={huge}",
+    ):
+        response = await client.get(path, headers=tenant.auth)
+        assert response.status_code == 422, f"{path}: {response.status_code}"
+        assert set(response.json()) >= {"message", "error"}
+    fine = await client.get(f"/v1/pages/{tenant.page_id}/components?page=1000", headers=tenant.auth)
+    assert fine.status_code == 200 and fine.json() == []
