@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,8 +14,7 @@ import httpx
 import psutil
 
 from tests.conftest import Servers
-
-STATUSPAGE = [sys.executable, "-m", "app.cli"]
+from tests.processes import STATUSPAGE, free_port
 
 
 def _run(
@@ -53,13 +50,6 @@ def test_bootstrap_human_output(servers: Servers, clean: None) -> None:
     result = _run(["bootstrap", "--organization", "Human", "--page", "Status"], servers.env())
     assert result.returncode == 0, result.stderr
     assert "api_key:" in result.stdout and "Authorization: OAuth" in result.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_ready(base: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
@@ -111,7 +101,7 @@ def test_serve_with_embedded_servers(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("STATUSPAGE_")}
     env.update(STATUSPAGE_DATA_DIR=str(data_dir), STATUSPAGE_LOG_LEVEL="WARNING")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     serve = _serve(data_dir, port)
     try:
@@ -167,7 +157,7 @@ def test_serve_with_a_relative_data_dir(tmp_path: Path) -> None:
     """The default STATUSPAGE_DATA_DIR is relative (./.statuspage): serve from a working directory."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STATUSPAGE_")}
     env.update(STATUSPAGE_DATA_DIR=".statuspage", STATUSPAGE_LOG_LEVEL="WARNING")
-    port = _free_port()
+    port = free_port()
     serve = subprocess.Popen(
         [*STATUSPAGE, "serve", "--port", str(port)],
         env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -7,7 +7,6 @@ import asyncio
 import email
 import email.policy
 import secrets
-import socket
 import subprocess
 import sys
 import warnings
@@ -34,6 +33,7 @@ from app.notifications.delivery import Deliverer, Drained, drain
 from app.notifications.outbox import relay_pending
 from app.notifications.signing import new_secret
 from tests.conftest import Servers
+from tests.processes import free_port
 from workers.settings import build_worker
 
 BASE_URL = "http://status.test"
@@ -170,17 +170,10 @@ class Smtp:
         return [m for rcpt, m in self.messages if address in rcpt]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def smtp() -> Iterator[Smtp]:
     collector = _Collect()
-    port = _free_port()
+    port = free_port()
     controller = Controller(collector, hostname="127.0.0.1", port=port)
     controller.start()
     yield Smtp(port, collector)

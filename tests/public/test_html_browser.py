@@ -22,8 +22,9 @@ import pytest
 
 from app.core.config import Settings
 from app.core.db import Database
-from tests.cli.test_cli import _free_port, _wait_ready
+from tests.cli.test_cli import _wait_ready
 from tests.conftest import Servers
+from tests.processes import free_port
 from tests.public.test_html import add_outage, backdate_components
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,7 +50,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 @pytest.fixture
 def server(servers: Servers, clean: None) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "api", "--port", str(port)],

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -18,19 +16,11 @@ import orjson
 import pytest
 
 from tests.conftest import Servers, Tenant
-
-STATUSPAGE = [sys.executable, "-m", "app.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.processes import STATUSPAGE, free_port
 
 
 def _start(servers: Servers) -> tuple[str, subprocess.Popen[bytes]]:
-    port = _free_port()
+    port = free_port()
     env = servers.env(
         STATUSPAGE_RATE_LIMIT_PER_MINUTE="0", STATUSPAGE_PUBLIC_STREAM_HEARTBEAT_SECONDS="0.5"
     )

@@ -14,15 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from app.core.config import Settings
+from tests.processes import free_port
 from workers.resilience import RedisTolerantWorker
 from workers.settings import build_worker
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _answers(port: int) -> bool:
@@ -62,7 +56,7 @@ async def _until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
 
 
 async def test_worker_waits_out_a_redis_outage(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     settings = Settings(environment="test", log_json=False)
     # No job reaches the database in this test; nothing connects to it.
     worker = build_worker(
