@@ -10,10 +10,12 @@ from fastapi import FastAPI
 from app.audiences.groups import router as audience_groups_router
 from app.audiences.public import router as audience_signin_router
 from app.audiences.router import router as audiences_router
+from app.components.lane import ComponentStatusLane
 from app.components.router import router as components_router
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.infra import Infrastructure
+from app.core.lanes import LaneMiddleware
 from app.core.metrics import Metrics
 from app.core.middleware import ServiceMiddleware
 from app.core.openapi import build_openapi
@@ -67,6 +69,9 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
+    # Inside ServiceMiddleware (added later, so outside): lanes get request ids, limits, metrics.
+    app.state.lanes = [ComponentStatusLane()]
+    app.add_middleware(LaneMiddleware, lanes=app.state.lanes)
     app.add_middleware(ServiceMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     app.include_router(ops_router)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -165,6 +166,33 @@ def _event_component(row: Component) -> dict[str, Any]:
     }
 
 
+def component_update_payload(
+    row: Component,
+    old_status: str,
+    change_id: str,
+    now: datetime,
+    indicator: str,
+    description: str,
+) -> dict[str, Any]:
+    """The outbox event of a status change (API.md 4.3), `row` already carrying the new status."""
+    return {
+        "page": {
+            "id": row.page_id,
+            "status_indicator": indicator,
+            "status_description": description,
+        },
+        "component_update": {
+            "created_at": format_timestamp(now),
+            "new_status": row.status,
+            "old_status": old_status,
+            "id": change_id,
+            "component_id": row.id,
+            "component_type": "Component",
+        },
+        "component": _event_component(row),
+    }
+
+
 async def _refresh_group_status(session: AsyncSession, group_id: str | None) -> None:
     if group_id is None:
         return
@@ -271,18 +299,7 @@ async def set_status(
     old_status = row.status
     set_committed_value(row, "status", new_status)
     set_committed_value(row, "updated_at", now)
-    payload = {
-        "page": {"id": page.id, "status_indicator": indicator, "status_description": description},
-        "component_update": {
-            "created_at": format_timestamp(now),
-            "new_status": new_status,
-            "old_status": old_status,
-            "id": change_id,
-            "component_id": row.id,
-            "component_type": "Component",
-        },
-        "component": _event_component(row),
-    }
+    payload = component_update_payload(row, old_status, change_id, now, indicator, description)
     await session.execute(
         _APPLY_STATUS_CHANGE,
         {

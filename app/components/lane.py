@@ -1,0 +1,260 @@
+"""The write lane for PATCH/PUT /v1/pages/{page_id}/components/{component_id} with a body that only
+sets the status, the request monitoring tools send all day (app/core/lanes.py says what a lane is).
+
+Two round trips on the asyncpg connection under the SQLAlchemy pool: one read (the component, its
+page's organization, the other statuses that the page indicator and the group's status follow) and
+one autocommitted statement that changes the status only if it is still the one read, writing the
+history row, the outbox event, the group's derived status and the page revision together, in the
+order the ORM path takes those locks (component, group, page). What the lane does not handle
+(another body, a key not in the process's key cache, a user-tied or read-only key, an idempotency
+key, a group, an unknown component, a status that keeps changing under it) goes to the route.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import asyncpg
+import orjson
+from asyncpg import Connection, Record
+from sqlalchemy.exc import DBAPIError
+from starlette.responses import Response
+from starlette.types import Scope
+
+from app.components import service
+from app.components.rollup import page_status, worst_status
+from app.components.schemas import Component
+from app.core.errors import RateLimited, error_response
+from app.core.idempotency import HEADER as IDEMPOTENCY_HEADER
+from app.core.ids import new_id
+from app.core.infra import Infrastructure
+from app.core.lanes import LaneRequest, LaneRoute
+from app.core.security import Principal, hash_api_key
+from app.core.timefmt import utcnow
+from app.models import Component as ComponentRow
+from app.models.component import COMPONENT_STATUSES
+
+_PATH = re.compile(r"/v1/pages/(?P<page_id>[^/]+)/components/(?P<component_id>[^/]+)")
+_STATUSES = frozenset(COMPONENT_STATUSES)
+_ATTEMPTS = 3  # reads and writes before the route takes over a component changing under us
+
+_READ = """
+SELECT c.id, c.page_id, c.group_id, c.created_at, c.updated_at, c.is_group, c.name,
+       c.description, c.position, c.status, c.showcase, c.only_show_if_degraded,
+       c.automation_email, c.start_date,
+       ARRAY(SELECT o.status FROM components o
+             WHERE o.page_id = c.page_id AND NOT o.is_group AND o.id <> c.id) AS other_leaves,
+       ARRAY(SELECT coalesce(i.impact_override, i.impact) FROM incidents i
+             WHERE i.page_id = c.page_id AND NOT i.is_maintenance AND NOT i.backfilled
+               AND i.status <> 'resolved') AS impacts,
+       g.status AS group_status,
+       ARRAY(SELECT s.status FROM components s
+             WHERE s.group_id = c.group_id AND s.id <> c.id) AS siblings
+FROM components c
+JOIN pages p ON p.id = c.page_id
+LEFT JOIN components g ON g.id = c.group_id
+WHERE c.id = $1 AND p.id = $2 AND p.organization_id = $3
+"""
+
+# $1 new status, $2 now, $3 component, $4 status read, $5 history id, $6 page, $7 actor,
+# $8 event kind, $9 payload, $10 group's new status (NULL: unchanged), $11 group.
+_WRITE = """
+WITH changed AS (
+    UPDATE components SET status = $1, updated_at = $2
+    WHERE id = $3 AND status = $4 RETURNING id
+), history AS (
+    INSERT INTO component_status_changes
+        (id, component_id, page_id, old_status, new_status, at, source, actor, incident_id)
+    SELECT $5, id, $6, $4, $1, $2, 'api', $7, NULL FROM changed
+), event AS (
+    INSERT INTO outbox_events (page_id, kind, payload, created_at, attempts)
+    SELECT $6, $8, $9::text::jsonb, $2, 0 FROM changed
+), grp AS (
+    UPDATE components SET status = $10, updated_at = $2
+    WHERE id = $11 AND $10::varchar IS NOT NULL AND status <> $10
+      AND EXISTS (SELECT FROM changed)
+    RETURNING id
+), bump AS (
+    UPDATE pages SET revision = revision + 1
+    WHERE id = $6 AND EXISTS (SELECT FROM changed) AND (SELECT count(*) FROM grp) >= 0
+    RETURNING revision
+)
+SELECT revision FROM bump
+"""
+
+
+def _status_only(body: bytes) -> str | None:
+    """The status of a JSON body that is exactly {"component": {"status": <a status>}}."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or len(data) != 1:
+        return None
+    fields = data.get("component")
+    if not isinstance(fields, dict) or len(fields) != 1:
+        return None
+    status = fields.get("status")
+    return status if isinstance(status, str) and status in _STATUSES else None
+
+
+def _headers(scope: Scope) -> tuple[bytes | None, bytes, bool]:
+    """(authorization, content type, whether an idempotency key was sent)."""
+    authorization: bytes | None = None
+    content_type = b""
+    idempotent = False
+    idempotency_header = IDEMPOTENCY_HEADER.encode()
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            authorization = value
+        elif name == b"content-type":
+            content_type = value
+        elif name == idempotency_header:
+            idempotent = True
+    return authorization, content_type, idempotent
+
+
+def _api_key(authorization: bytes | None) -> str | None:
+    """What security.extract_api_key finds in the header (the query-string key goes to the route)."""
+    if authorization is None:
+        return None
+    scheme, _, credentials = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() in ("oauth", "bearer") and credentials.strip():
+        return credentials.strip()
+    return None
+
+
+def _row(record: Record, status: str, updated_at: datetime) -> ComponentRow:
+    """A transient ORM row (never added to a session) for the route's serializers."""
+    return ComponentRow(
+        id=record["id"],
+        page_id=record["page_id"],
+        group_id=record["group_id"],
+        created_at=record["created_at"],
+        updated_at=updated_at,
+        is_group=record["is_group"],
+        name=record["name"],
+        description=record["description"],
+        position=record["position"],
+        status=status,
+        showcase=record["showcase"],
+        only_show_if_degraded=record["only_show_if_degraded"],
+        automation_email=record["automation_email"],
+        start_date=record["start_date"],
+    )
+
+
+class _WriteFailed(Exception):
+    """The write statement failed: whether it committed is unknown to us."""
+
+
+DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, DBAPIError, OSError)
+
+
+class ComponentStatusLane:
+    route = LaneRoute("/v1/pages/{page_id}/components/{component_id}")
+    methods = frozenset({"PATCH", "PUT"})
+
+    def __init__(self) -> None:
+        self.answered = 0
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = _PATH.fullmatch(path)
+        return None if found is None else found.groupdict()
+
+    async def answer(self, request: LaneRequest) -> Response | None:
+        scope = request.scope
+        authorization, content_type, idempotent = _headers(scope)
+        if idempotent or not content_type.startswith(b"application/json"):
+            return None
+        status = _status_only(request.body)
+        key = _api_key(authorization)
+        if status is None or key is None:
+            return None
+        infra: Infrastructure = scope["app"].state.infra
+        principal = infra.principals.get(hash_api_key(key))
+        if principal is None or principal.user_id is not None or not principal.can_write:
+            return None
+        page_id, component_id = request.params["page_id"], request.params["component_id"]
+        async with infra.db.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            pg: Connection = raw.driver_connection
+            try:
+                return await self._answer(infra, pg, principal, page_id, component_id, status)
+            except _WriteFailed:
+                await connection.invalidate()
+                return error_response(503, "The database is unavailable; nothing was changed")
+            except DATABASE_ERRORS:
+                # Nothing was changed yet: the route meets the same trouble and explains it.
+                await connection.invalidate()
+                return None
+
+    async def _answer(
+        self,
+        infra: Infrastructure,
+        pg: Connection,
+        principal: Principal,
+        page_id: str,
+        component_id: str,
+        status: str,
+    ) -> Response | None:
+        organization_id = principal.organization_id
+        record = await pg.fetchrow(_READ, component_id, page_id, organization_id)
+        if record is None or record["is_group"]:
+            return None  # the route explains (404, 422)
+        decision = await infra.rate_limiter.hit(principal.api_key_id)
+        headers = {} if decision is None else decision.headers()
+        if decision is not None and not decision.allowed:
+            limited = RateLimited(infra.settings.rate_limit_status, decision.retry_after, headers)
+            return error_response(limited.status_code, limited.message, limited.headers)
+        for _ in range(_ATTEMPTS):
+            row = await self._change(infra, pg, record, status, principal.api_key_id)
+            if row is not None:
+                body = Component.of(row).model_dump_json().encode()
+                return Response(body, media_type="application/json", headers=headers)
+            record = await pg.fetchrow(_READ, component_id, page_id, organization_id)
+            if record is None or record["is_group"]:
+                break
+        return None  # deleted, or changing under us all along: the route locks and decides
+
+    async def _change(
+        self, infra: Infrastructure, pg: Connection, record: Record, status: str, key_id: str
+    ) -> ComponentRow | None:
+        """The component after the change (None when its status moved since it was read)."""
+        old_status: str = record["status"]
+        if old_status == status:
+            return _row(record, status, record["updated_at"])  # nothing to change or tell
+        now = utcnow()
+        row = _row(record, status, now)
+        indicator, description = page_status([*record["other_leaves"], status], record["impacts"])
+        group_status = None
+        if record["group_id"] is not None and record["group_status"] is not None:
+            derived = worst_status([*record["siblings"], status])
+            group_status = derived if derived != record["group_status"] else None
+        change_id = new_id()
+        payload = service.component_update_payload(
+            row, old_status, change_id, now, indicator, description
+        )
+        try:
+            revision = await pg.fetchval(
+                _WRITE,
+                status,
+                now,
+                row.id,
+                old_status,
+                change_id,
+                row.page_id,
+                f"api_key:{key_id}",
+                service.COMPONENT_UPDATE_EVENT,
+                orjson.dumps(payload).decode(),
+                group_status,
+                record["group_id"],
+            )
+        except DATABASE_ERRORS as exc:
+            raise _WriteFailed from exc
+        if revision is None:
+            return None
+        infra.notifier.page_changed(row.page_id, revision)
+        infra.notifier.outbox_pending()
+        return row
