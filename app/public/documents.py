@@ -16,7 +16,8 @@ class Document:
     key: str  # the snapshot key, unique within a page
     path: str  # under the page
     content_type: str
-    # Date-based content (uptime bars, "past 14 days"): the snapshot also expires at UTC midnight.
+    # Date-based content (uptime bars, "past 14 days"): the snapshot also expires at the page's
+    # midnight, in its time zone.
     daily: bool = False
 
 

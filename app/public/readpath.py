@@ -80,7 +80,7 @@ class PublicReadPath:
             document = document_at(rest)
             if document is None:
                 return None
-        snapshot = self.store.current(page_id, document.key, int(time.time() // 86400))
+        snapshot = self.store.current(page_id, document.key, time.time())
         if snapshot is None or snapshot.private or snapshot.body is None:
             return None
         self.tracker.recent.add(page_id)

@@ -6,6 +6,7 @@ first GET, the live stream and the HTML pages."""
 from __future__ import annotations
 
 import importlib
+import re
 from functools import lru_cache
 from types import ModuleType
 from typing import Annotated, Any
@@ -324,7 +325,8 @@ HTML_RESPONSES: dict[int | str, dict[str, Any]] = {
     "/",
     summary="Get the status page (HTML)",
     description="The server-rendered status page; also at `/index.html`. Snapshots of it expire "
-    "with the page revision and at UTC midnight (the uptime bars are by day)." + ADDRESSING,
+    "with the page revision and at midnight in the page's time zone (the uptime bars are by day)."
+    + ADDRESSING,
     operation_id="getPublicStatusPage",
     responses=HTML_RESPONSES,
     response_class=Response,
@@ -359,6 +361,51 @@ async def incident_page(
 router.add_api_route(
     "/incidents/{incident_id}", incident_page, methods=["HEAD"], include_in_schema=False
 )
+
+
+# CORS preflight -------------------------------------------------------------------------------
+
+_PREFLIGHT_HEADERS = re.compile(r"[A-Za-z0-9-]+(\s*,\s*[A-Za-z0-9-]+)*")
+
+
+@router.options(
+    "/{document_path:path}",
+    status_code=204,
+    summary="CORS preflight for the page's public documents (extension)",
+    description="Extension: a browser's preflight before a cross-origin GET of a feed, the live "
+    "stream or a page with headers of its own (`If-None-Match`, `Last-Event-ID`, `Authorization`). "
+    "A public page answers 204 with `Access-Control-Allow-Origin: *`, the methods (GET, HEAD), the "
+    "headers asked for and `Access-Control-Max-Age`; a private or audience-specific page answers "
+    "204 without CORS headers, so that browsers refuse the cross-origin read." + ADDRESSING,
+    operation_id="optionsPublicDocument",
+    responses=error_responses(404),
+    response_class=Response,
+    openapi_extra=EXTENSION,
+)
+async def preflight(page_id: PageId, document_path: str, request: Request) -> Response:
+    path = "/" + document_path
+    if documents.document_at(path) is None and path != documents.STREAM_PATH:
+        raise NotFound("The requested resource could not be found.")
+    read_path = read_path_of(request)
+    summary = documents.SUMMARY
+    snapshot = await read_path.store.get(
+        page_id, summary.key, feeds.render_summary, summary.content_type
+    )
+    if snapshot is None:
+        raise NotFound("The requested resource could not be found.")
+    headers = {"Allow": "GET, HEAD, OPTIONS"}
+    if not snapshot.private:
+        asked = request.headers.get("access-control-request-headers", "").strip()
+        allowed = asked if _PREFLIGHT_HEADERS.fullmatch(asked) else "If-None-Match, Last-Event-ID"
+        headers.update(
+            {
+                "Access-Control-Allow-Origin": "*",
+                "Access-Control-Allow-Methods": "GET, HEAD",
+                "Access-Control-Allow-Headers": allowed,
+                "Access-Control-Max-Age": "86400",
+            }
+        )
+    return Response(status_code=204, headers=headers)
 
 
 async def _to_index(page_id: PageId, request: Request) -> Response:

@@ -15,7 +15,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import time as dt_time
 
 import orjson
 from redis.asyncio import Redis
@@ -77,8 +78,12 @@ class RenderContext:
 Render = Callable[[RenderContext], Awaitable[bytes | None]]
 
 
-def utc_day(now: float | None = None) -> int:
-    return int((time.time() if now is None else now) // 86400)
+def local_day(now: datetime, zone: tzinfo) -> tuple[int, float]:
+    """The page's day at `now` (its date's ordinal) and when that day ends (epoch seconds): the
+    validity of a document showing days, like the uptime bars or "past 14 days"."""
+    today = now.astimezone(zone).date()
+    tomorrow = datetime.combine(today + timedelta(days=1), dt_time(0), tzinfo=zone)
+    return today.toordinal(), tomorrow.timestamp()
 
 
 @dataclass(slots=True)
@@ -86,7 +91,7 @@ class Snapshot:
     page_id: str
     key: str
     revision: int
-    day: int | None
+    day: int | None  # the page's day it shows, for a document showing days (its ETag has it)
     body: bytes | None  # None: the document does not exist at this revision (404)
     private: bool
     organization_id: str
@@ -95,9 +100,11 @@ class Snapshot:
     not_modified_headers: list[tuple[bytes, bytes]]  # of the 304 answer
     # The page is audience-specific (and `private`): its viewers get their audience's snapshot.
     audience: bool = False
+    # When that day ends on the page's clock (epoch seconds): the document is stale from then on.
+    expires: float | None = None
 
-    def is_current(self, latest: int | None, day: int) -> bool:
-        return self.revision == latest and (self.day is None or self.day == day)
+    def is_current(self, latest: int | None, now: float) -> bool:
+        return self.revision == latest and (self.expires is None or now < self.expires)
 
     def matches(self, if_none_match: bytes) -> bool:
         """RFC 9110 weak comparison, as If-None-Match asks for."""
@@ -120,6 +127,7 @@ def build_snapshot(
     key: str,
     revision: int,
     day: int | None,
+    expires: float | None,
     body: bytes | None,
     content_type: str,
     private: bool,
@@ -146,7 +154,18 @@ def build_snapshot(
     length = str(len(body or b"")).encode()
     headers = [(b"content-type", content_type.encode()), (b"content-length", length), *common]
     return Snapshot(
-        page_id, key, revision, day, body, private, organization_id, etag, headers, common, audience
+        page_id,
+        key,
+        revision,
+        day,
+        body,
+        private,
+        organization_id,
+        etag,
+        headers,
+        common,
+        audience,
+        expires,
     )
 
 
@@ -194,19 +213,19 @@ class SnapshotStore:
         reader = db.engine.execution_options(isolation_level="REPEATABLE READ")
         self._sessions = async_sessionmaker(reader, expire_on_commit=False)
         self._memory: dict[str, dict[str, Snapshot]] = {}
-        self._flights: dict[tuple[str, str, int, int | None], asyncio.Task[Snapshot | None]] = {}
+        self._flights: dict[tuple[str, str, int], asyncio.Task[Snapshot | None]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._redis_down_until = 0.0
         self.renders = 0  # documents rendered by this process (tests and metrics read it)
         tracker.on_gone(self.drop_page)
 
     # The fast path's question, answered without I/O.
-    def current(self, page_id: str, key: str, day: int) -> Snapshot | None:
+    def current(self, page_id: str, key: str, now: float) -> Snapshot | None:
         documents = self._memory.get(page_id)
         if documents is None:
             return None
         snapshot = documents.get(key)
-        if snapshot is None or not snapshot.is_current(self.tracker.latest.get(page_id), day):
+        if snapshot is None or not snapshot.is_current(self.tracker.latest.get(page_id), now):
             return None
         return snapshot
 
@@ -226,14 +245,20 @@ class SnapshotStore:
             latest = await self.tracker.fetch(page_id)
         if latest is None or latest < 0:
             return None
-        day = utc_day() if daily else None
+        now = time.time()
         held = self.latest_in_memory(page_id, key)
-        if held is not None and held.revision >= latest and (day is None or held.day == day):
+        if (
+            held is not None
+            and held.revision >= latest
+            and (held.expires is None or now < held.expires)
+        ):
             return held
-        flight = (page_id, key, latest, day)
+        flight = (page_id, key, latest)
         task = self._flights.get(flight)
         if task is None:
-            task = asyncio.create_task(self._load(page_id, key, latest, day, render, content_type))
+            task = asyncio.create_task(
+                self._load(page_id, key, latest, daily, render, content_type)
+            )
             self._flights[flight] = task
             task.add_done_callback(lambda done: self._landed(flight, done))
         try:
@@ -248,9 +273,7 @@ class SnapshotStore:
                 return held
             raise
 
-    def _landed(
-        self, flight: tuple[str, str, int, int | None], task: asyncio.Task[Snapshot | None]
-    ) -> None:
+    def _landed(self, flight: tuple[str, str, int], task: asyncio.Task[Snapshot | None]) -> None:
         self._flights.pop(flight, None)
         if not task.cancelled():
             task.exception()  # retrieved here, so that no waiter has to
@@ -260,13 +283,13 @@ class SnapshotStore:
         page_id: str,
         key: str,
         revision: int,
-        day: int | None,
+        daily: bool,
         render: Render,
         content_type: str,
     ) -> Snapshot | None:
-        snapshot = await self._from_redis(page_id, key, revision, day, content_type)
+        snapshot = await self._from_redis(page_id, key, revision, content_type)
         if snapshot is None:
-            snapshot = await self._render(page_id, key, day, render, content_type)
+            snapshot = await self._render(page_id, key, daily, render, content_type)
             if snapshot is None:
                 return None
         self._keep(snapshot)
@@ -280,7 +303,7 @@ class SnapshotStore:
         self.tracker.observe(snapshot.page_id, snapshot.revision)
 
     async def _render(
-        self, page_id: str, key: str, day: int | None, render: Render, content_type: str
+        self, page_id: str, key: str, daily: bool, render: Render, content_type: str
     ) -> Snapshot | None:
         async with self._sessions() as session, session.begin():
             page = await session.get(Page, page_id)
@@ -309,11 +332,13 @@ class SnapshotStore:
             )
             body = await render(context)
             self.renders += 1
+        day, expires = local_day(context.now, context.zone) if daily else (None, None)
         snapshot = build_snapshot(
             page_id=page_id,
             key=key,
             revision=context.revision,
             day=day,
+            expires=expires,
             body=body,
             content_type=content_type,
             private=page.viewers_must_be_team_members or audience,
@@ -328,8 +353,8 @@ class SnapshotStore:
 
     # Redis: shared with the other processes; never required.
 
-    def _redis_key(self, page_id: str, key: str, revision: int, day: int | None) -> str:
-        return f"{REDIS_PREFIX}{page_id}:{revision}:{key}" + ("" if day is None else f":{day}")
+    def _redis_key(self, page_id: str, key: str, revision: int) -> str:
+        return f"{REDIS_PREFIX}{page_id}:{revision}:{key}"
 
     def _redis_usable(self) -> bool:
         return time.monotonic() >= self._redis_down_until
@@ -342,12 +367,12 @@ class SnapshotStore:
         self._redis_down_until = time.monotonic() + _REDIS_BACKOFF_SECONDS
 
     async def _from_redis(
-        self, page_id: str, key: str, revision: int, day: int | None, content_type: str
+        self, page_id: str, key: str, revision: int, content_type: str
     ) -> Snapshot | None:
         if not self._redis_usable():
             return None
         try:
-            value = await self.redis.get(self._redis_key(page_id, key, revision, day))
+            value = await self.redis.get(self._redis_key(page_id, key, revision))
         except (RedisError, OSError) as exc:
             self._redis_failed(exc)
             return None
@@ -355,11 +380,15 @@ class SnapshotStore:
             return None
         header, _, body = bytes(value).partition(b"\n")
         meta = orjson.loads(header)
+        expires = meta.get("expires")
+        if expires is not None and expires <= time.time():
+            return None  # a document showing days, rendered before the page's midnight
         return build_snapshot(
             page_id=page_id,
             key=key,
             revision=revision,
-            day=day,
+            day=meta.get("day"),
+            expires=expires,
             body=body,
             content_type=content_type,
             private=bool(meta["private"]),
@@ -376,11 +405,13 @@ class SnapshotStore:
             {
                 "private": snapshot.private,
                 "audience": snapshot.audience,
+                "day": snapshot.day,
+                "expires": snapshot.expires,
                 "organization_id": snapshot.organization_id,
                 "last_modified": dict(snapshot.not_modified_headers)[b"last-modified"].decode(),
             }
         )
-        key = self._redis_key(snapshot.page_id, snapshot.key, snapshot.revision, snapshot.day)
+        key = self._redis_key(snapshot.page_id, snapshot.key, snapshot.revision)
         try:
             await self.redis.set(key, header + b"\n" + snapshot.body, ex=self.redis_ttl_seconds)
         except (RedisError, OSError) as exc:

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from app.public.snapshots import local_day
 from tests.conftest import Tenant
 from tests.public.conftest import Served, component, feed, set_status, v1
 
@@ -134,3 +137,58 @@ async def test_feeds_work_and_stay_fresh_without_redis(
         await asyncio.sleep(0.05)
     else:
         raise AssertionError("the change never showed")
+
+
+def test_local_day_ends_at_the_pages_midnight() -> None:
+    # The night US Pacific time moves to summer time: that day ends at 00:00 PST = 08:00 UTC.
+    pacific = ZoneInfo("America/Los_Angeles")
+    day, expires = local_day(datetime(2026, 3, 8, 6, 30, tzinfo=UTC), pacific)
+    assert day == date(2026, 3, 7).toordinal()
+    assert expires == datetime(2026, 3, 8, 8, 0, tzinfo=UTC).timestamp()
+    # UTC+14: already tomorrow there, and that day ends at 10:00 UTC.
+    kiritimati = ZoneInfo("Pacific/Kiritimati")
+    day, expires = local_day(datetime(2026, 11, 27, 11, 0, tzinfo=UTC), kiritimati)
+    assert day == date(2026, 11, 28).toordinal()
+    assert expires == datetime(2026, 11, 28, 10, 0, tzinfo=UTC).timestamp()
+
+
+async def test_html_snapshot_expires_at_the_pages_midnight(served: Served, tenant: Tenant) -> None:
+    await v1(served.client, tenant, "PATCH", "", {"page": {"time_zone": "Pacific/Kiritimati"}})
+    before = datetime.now(UTC)
+    page = await served.client.get(f"/p/{tenant.page_id}/")
+    after = datetime.now(UTC)
+    assert page.status_code == 200
+    zone = ZoneInfo("Pacific/Kiritimati")
+    candidates = {local_day(moment, zone) for moment in (before, after)}
+    held = served.read_path.store.latest_in_memory(tenant.page_id, "html:index")
+    assert held is not None
+    assert (held.day, held.expires) in candidates
+    assert page.headers["etag"].endswith(f'-{held.day}"')
+    # Feeds show no days: they expire only with the revision.
+    await served.client.get(feed(tenant.page_id, SUMMARY))
+    summary = served.read_path.store.latest_in_memory(tenant.page_id, SUMMARY)
+    assert summary is not None and summary.expires is None and summary.day is None
+
+
+async def test_cors_preflight(served: Served, tenant: Tenant) -> None:
+    asked = {
+        "Origin": "https://example.com",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "if-none-match, last-event-id",
+    }
+    for path in ("api/v2/summary.json", "api/v2/stream", "history.atom", ""):
+        response = await served.client.options(f"/p/{tenant.page_id}/{path}", headers=asked)
+        assert response.status_code == 204, (path, response.text)
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert response.headers["access-control-allow-methods"] == "GET, HEAD"
+        assert response.headers["access-control-allow-headers"] == "if-none-match, last-event-id"
+        assert int(response.headers["access-control-max-age"]) > 0
+    unknown = await served.client.options(f"/p/{tenant.page_id}/api/v2/nothing.json", headers=asked)
+    assert unknown.status_code == 404
+    missing = await served.client.options("/p/zzzzzzzzzzzz/api/v2/summary.json", headers=asked)
+    assert missing.status_code == 404
+
+    await v1(served.client, tenant, "PATCH", "", {"page": {"viewers_must_be_team_members": True}})
+    private = await served.client.options(feed(tenant.page_id, SUMMARY), headers=asked)
+    assert private.status_code == 204
+    assert not any(name.startswith("access-control-") for name in private.headers)
