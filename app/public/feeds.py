@@ -131,6 +131,28 @@ class IncidentRecord:
 async def load_incidents(context: RenderContext, query: Select[Incident]) -> list[IncidentRecord]:
     """The incidents `query` selects, each with its updates and components (three queries)."""
     rows = list((await context.session.scalars(query)).all())
+    return await _records(context, rows)
+
+
+async def load_capped(
+    context: RenderContext, query: Select[Incident], cap: int
+) -> list[IncidentRecord]:
+    """The first `cap` incidents of `query` that the viewer may see: for an audience the cap counts
+    only what it sees, as if the page held nothing else (read in batches until it is reached)."""
+    if context.visible is None:
+        return await load_incidents(context, query.limit(cap))
+    shown: list[IncidentRecord] = []
+    offset = 0
+    while len(shown) < cap:
+        batch = list((await context.session.scalars(query.offset(offset).limit(cap * 4))).all())
+        shown += await _records(context, batch)
+        if len(batch) < cap * 4:
+            break
+        offset += len(batch)
+    return shown[:cap]
+
+
+async def _records(context: RenderContext, rows: list[Incident]) -> list[IncidentRecord]:
     ids = [row.id for row in rows]
     updates: dict[str, list[IncidentUpdate]] = defaultdict(list)
     if ids:
@@ -276,8 +298,10 @@ async def render_components(context: RenderContext) -> bytes:
 
 
 async def render_incidents(context: RenderContext) -> bytes:
-    query = _realtime(context).order_by(Incident.created_at.desc(), Incident.id).limit(LIST_CAP)
-    return _dump({"page": page_object(context), "incidents": await _incident_list(context, query)})
+    query = _realtime(context).order_by(Incident.created_at.desc(), Incident.id)
+    records = await load_capped(context, query, LIST_CAP)
+    incidents = [incident_object(context, record) for record in records]
+    return _dump({"page": page_object(context), "incidents": incidents})
 
 
 async def render_unresolved(context: RenderContext) -> bytes:
@@ -288,14 +312,12 @@ async def _render_maintenances(
     context: RenderContext, statuses: Sequence[str], limit: int | None = None
 ) -> bytes:
     query = _maintenances(context, statuses)
-    if limit is not None:
-        query = query.limit(limit)
-    return _dump(
-        {
-            "page": page_object(context),
-            "scheduled_maintenances": await _incident_list(context, query),
-        }
-    )
+    if limit is None:
+        records = await load_incidents(context, query)
+    else:
+        records = await load_capped(context, query, limit)
+    maintenances = [incident_object(context, record) for record in records]
+    return _dump({"page": page_object(context), "scheduled_maintenances": maintenances})
 
 
 async def render_maintenances(context: RenderContext) -> bytes:

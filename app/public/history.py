@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape as xml_escape
 from sqlalchemy import select
 
 from app.models import Incident
-from app.public.feeds import IncidentRecord, load_incidents
+from app.public.feeds import IncidentRecord, load_capped
 from app.public.format import rfc822, rfc3339_utc
 from app.public.snapshots import RenderContext
 
@@ -87,9 +87,8 @@ async def _entries(context: RenderContext) -> list[IncidentRecord]:
         select(Incident)
         .where(Incident.page_id == context.page.id)
         .order_by(Incident.created_at.desc(), Incident.id)
-        .limit(ENTRY_CAP)
     )
-    return await load_incidents(context, query)
+    return await load_capped(context, query, ENTRY_CAP)
 
 
 def _updated(record: IncidentRecord) -> datetime:

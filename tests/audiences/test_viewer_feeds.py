@@ -202,3 +202,31 @@ async def test_private_page_stays_key_only(
     assert (await client.get(url, headers=auth)).status_code == 401
     assert (await client.get(url, headers=tenant.auth)).status_code == 200
     assert (await client.get(f"/p/{tenant.page_id}/auth/signin")).status_code == 404
+
+
+async def test_list_caps_count_what_the_viewer_sees(
+    make_served: Callable[..., Any], tenant: Tenant, servers: Servers
+) -> None:
+    """incidents.json holds the 50 newest incidents the viewer may see, not the viewer's part of
+    the page's 50 newest: newer incidents of other audiences do not push theirs out."""
+    served: Served = await make_served()
+    client = served.client
+    mine = (await component(client, tenant, "API"))["id"]
+    theirs = (await component(client, tenant, "Internal"))["id"]
+    group = await create_group(client, tenant, "Partners", component_ids=[mine])
+    ada = await create_user(client, tenant, "ada@example.com", page_access_group_ids=[group["id"]])
+    for number in range(3):
+        await incident(client, tenant, f"Ours {number}", status="resolved", component_ids=[mine])
+    for number in range(52):
+        await incident(
+            client, tenant, f"Theirs {number}", status="resolved", component_ids=[theirs]
+        )
+    auth = await viewer_cookie(servers, tenant.page_id, ada["id"])
+
+    seen = (await client.get(feed(tenant.page_id, "incidents.json"), headers=auth)).json()
+    assert [i["name"] for i in seen["incidents"]] == ["Ours 2", "Ours 1", "Ours 0"]
+    everything = await client.get(feed(tenant.page_id, "incidents.json"), headers=tenant.auth)
+    assert len(everything.json()["incidents"]) == 50
+    rss = await client.get(f"/p/{tenant.page_id}/history.rss", headers=auth)
+    assert rss.status_code == 200
+    assert rss.text.count("<item>") == 3
