@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from types import ModuleType
 from typing import Annotated, Any
@@ -368,24 +369,16 @@ router.add_api_route(
 _PREFLIGHT_HEADERS = re.compile(r"[A-Za-z0-9-]+(\s*,\s*[A-Za-z0-9-]+)*")
 
 
-@router.options(
-    "/{document_path:path}",
-    status_code=204,
-    summary="CORS preflight for the page's public documents (extension)",
-    description="Extension: a browser's preflight before a cross-origin GET of a feed, the live "
-    "stream or a page with headers of its own (`If-None-Match`, `Last-Event-ID`, `Authorization`). "
-    "A public page answers 204 with `Access-Control-Allow-Origin: *`, the methods (GET, HEAD), the "
-    "headers asked for and `Access-Control-Max-Age`; a private or audience-specific page answers "
-    "204 without CORS headers, so that browsers refuse the cross-origin read." + ADDRESSING,
-    operation_id="optionsPublicDocument",
-    responses=error_responses(404),
-    response_class=Response,
-    openapi_extra=EXTENSION,
+_PREFLIGHT_DESCRIPTION = (
+    "Extension: a browser's preflight before a cross-origin GET with headers of its own "
+    "(`If-None-Match`, `Last-Event-ID`, `Authorization`). A public page answers 204 with "
+    "`Access-Control-Allow-Origin: *`, the methods (GET, HEAD), the headers asked for and "
+    "`Access-Control-Max-Age`; a private or audience-specific page answers 204 without CORS "
+    "headers, so that browsers refuse the cross-origin read." + ADDRESSING
 )
-async def preflight(page_id: PageId, document_path: str, request: Request) -> Response:
-    path = "/" + document_path
-    if documents.document_at(path) is None and path != documents.STREAM_PATH:
-        raise NotFound("The requested resource could not be found.")
+
+
+async def preflight(page_id: PageId, request: Request) -> Response:
     read_path = read_path_of(request)
     summary = documents.SUMMARY
     snapshot = await read_path.store.get(
@@ -406,6 +399,36 @@ async def preflight(page_id: PageId, document_path: str, request: Request) -> Re
             }
         )
     return Response(status_code=204, headers=headers)
+
+
+async def incident_preflight(page_id: PageId, incident_id: str, request: Request) -> Response:
+    return await preflight(page_id, request)
+
+
+def _preflight_route(path: str, name: str, endpoint: Callable[..., Awaitable[Response]]) -> None:
+    words = "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", path) if part)
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["OPTIONS"],
+        status_code=204,
+        summary=f"CORS preflight for {name} (extension)",
+        description=_PREFLIGHT_DESCRIPTION,
+        operation_id="optionsPublic" + (words or "StatusPage"),
+        responses=error_responses(404),
+        response_class=Response,
+        openapi_extra=EXTENSION,
+    )
+
+
+# One per document (a catch-all would turn other methods' 404s on unknown paths into 405s).
+for _document in documents.BY_PATH.values():
+    _name = "the status page" if _document.key == "html:index" else _document.key
+    _preflight_route(_document.path, _name, preflight)
+_preflight_route(
+    documents.INCIDENT_PAGE_PREFIX + "{incident_id}", "an incident page", incident_preflight
+)
+_preflight_route(documents.STREAM_PATH, "the live stream", preflight)
 
 
 async def _to_index(page_id: PageId, request: Request) -> Response:

@@ -84,7 +84,7 @@ CHECKS = [
     phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
 )
 def test_every_operation_survives_generated_input(case: Case[Any], target: Target) -> None:
-    if case.path.endswith("/stream"):
+    if case.path.endswith("/stream") and case.method.upper() == "GET":
         pytest.skip("an endless event stream; tests/public covers it")
     if case.path_parameters is not None:
         if "page_id" in case.path_parameters:
