@@ -30,7 +30,7 @@ from app.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from app.core.ids import new_id
 from app.core.infra import Infrastructure
 from app.core.lanes import LaneRequest, LaneRoute
-from app.core.security import Principal, hash_api_key
+from app.core.security import Principal, hash_api_key, key_of_authorization
 from app.core.timefmt import utcnow
 from app.models import Component as ComponentRow
 from app.models.component import COMPONENT_STATUSES
@@ -115,16 +115,6 @@ def _headers(scope: Scope) -> tuple[bytes | None, bytes, bool]:
     return authorization, content_type, idempotent
 
 
-def _api_key(authorization: bytes | None) -> str | None:
-    """What security.extract_api_key finds in the header (the query-string key goes to the route)."""
-    if authorization is None:
-        return None
-    scheme, _, credentials = authorization.decode("latin-1").partition(" ")
-    if scheme.lower() in ("oauth", "bearer") and credentials.strip():
-        return credentials.strip()
-    return None
-
-
 def _row(record: Record, status: str, updated_at: datetime) -> ComponentRow:
     """A transient ORM row (never added to a session) for the route's serializers."""
     return ComponentRow(
@@ -169,7 +159,9 @@ class ComponentStatusLane:
         if idempotent or not content_type.startswith(b"application/json"):
             return None
         status = _status_only(request.body)
-        key = _api_key(authorization)
+        key = (
+            None if authorization is None else key_of_authorization(authorization.decode("latin-1"))
+        )
         if status is None or key is None:
             return None
         infra: Infrastructure = scope["app"].state.infra

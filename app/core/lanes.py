@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.core.middleware import replaying
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,19 +71,6 @@ class LaneMiddleware:
                     scope["route"] = lane.route
                     await response(scope, receive, send)
                     return
-                receive = _replay(message, receive)
+                receive = replaying(body, receive)
                 break
         await self.app(scope, receive, send)
-
-
-def _replay(first: Message, receive: Receive) -> Receive:
-    delivered = False
-
-    async def replay() -> Message:
-        nonlocal delivered
-        if delivered:
-            return await receive()
-        delivered = True
-        return first
-
-    return replay

@@ -94,17 +94,21 @@ class ServiceMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        delivered = False
+        return replaying(b"".join(chunks), receive)
 
-        async def replay() -> Message:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
-        return replay
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app `body` (already read) in one message, then defers to `receive`."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

@@ -26,12 +26,17 @@ def hash_api_key(key: str) -> str:
 def extract_api_key(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if header:
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() in ("oauth", "bearer") and credentials.strip():
-            return credentials.strip()
-        return None
+        return key_of_authorization(header)
     key = request.query_params.get("api_key")
     return key or None
+
+
+def key_of_authorization(header: str) -> str | None:
+    """The key of an `Authorization: OAuth <key>` (or Bearer) header."""
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() in ("oauth", "bearer") and credentials.strip():
+        return credentials.strip()
+    return None
 
 
 @dataclass(frozen=True, slots=True)
