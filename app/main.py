@@ -22,6 +22,7 @@ from app.core.openapi import build_openapi
 from app.embed.router import router as embed_router
 from app.embed.script import router as embed_script_router
 from app.incidents.router import router as incidents_router
+from app.metrics.lane import BulkDataLane
 from app.metrics.public import router as metrics_display_router
 from app.metrics.router import router as metrics_router
 from app.notifications.router import router as deliveries_router
@@ -70,7 +71,7 @@ def create_app(
         redoc_url=None,
     )
     # Inside ServiceMiddleware (added later, so outside): lanes get request ids, limits, metrics.
-    app.state.lanes = [ComponentStatusLane()]
+    app.state.lanes = [ComponentStatusLane(), BulkDataLane()]
     app.add_middleware(LaneMiddleware, lanes=app.state.lanes)
     app.add_middleware(ServiceMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)

@@ -11,7 +11,9 @@ What is measured:
   points, 1,051,200 rows in metric_points, written with INSERT ... SELECT generate_series through
   psql, and its rollups computed from them with one INSERT ... SELECT ... GROUP BY (the load time is
   printed). One more point is then posted through the API, and the month view must list 336
-  buckets (a year of data fills the 28 days).
+  buckets (a year of data fills the 28 days). No worker runs: that point's 2-hour bucket stays
+  queued for the rollups' fold, so every answer also recomputes it from its raw points, as readers
+  do for buckets not folded yet.
 - baseline, in the same run, the same way: GET /healthz (no database) on the same process.
 
 Target: month.json p99 under 20 ms, every answer 200. Exit status 0 when it holds, 1 otherwise, 2

@@ -6,6 +6,7 @@ from typing import Any
 
 from app.core.timefmt import utcnow
 from app.incidents import scheduler
+from app.metrics.rollups import fold_pending
 from app.metrics.service import purge_expired_points
 from app.notifications import delivery, quarantine
 from app.notifications.outbox import relay_pending
@@ -47,6 +48,12 @@ async def incident_scheduler(ctx: dict[str, Any]) -> int:
     finally:
         await infra.notifier.flush()  # page revisions published, outbox relay enqueued
     return outcome.total
+
+
+async def fold_metric_rollups(ctx: dict[str, Any]) -> int:
+    """Recompute the rollups of the metric buckets ingestion queued (a fold that dies leaves its
+    rows queued for the next run, two seconds later)."""
+    return await fold_pending(ctx["db"].sessionmaker)
 
 
 async def purge_metric_points(ctx: dict[str, Any]) -> int:

@@ -26,12 +26,16 @@ FUNCTIONS = [
     jobs.relay_outbox,
     jobs.incident_scheduler,
     jobs.purge_metric_points,
+    jobs.fold_metric_rollups,
     jobs.deliver_pending,
     jobs.sweep_deliveries,
     jobs.purge_quarantined,
 ]
 INCIDENT_SCHEDULER_SECONDS = set(range(0, 60, 15))
 PURGE_METRIC_POINTS = cron(jobs.purge_metric_points, minute=17, second=0, run_at_startup=False)
+# Every 2 s, not every second: arq queues a cron job up to a second ahead, and a burst worker stops
+# only once its queue is empty.
+FOLD_METRIC_ROLLUPS = cron(jobs.fold_metric_rollups, second=set(range(0, 60, 2)))
 PURGE_QUARANTINED = cron(jobs.purge_quarantined, minute=23, second=0, run_at_startup=False)
 
 
@@ -73,6 +77,7 @@ def build_worker(
             cron(jobs.relay_outbox, second=set(range(0, 60, sweep_every))),
             cron(jobs.incident_scheduler, second=INCIDENT_SCHEDULER_SECONDS),
             PURGE_METRIC_POINTS,
+            FOLD_METRIC_ROLLUPS,
             cron(jobs.sweep_deliveries, second=_every(settings.delivery_sweep_seconds)),
             PURGE_QUARANTINED,
         ],
@@ -97,6 +102,7 @@ class WorkerSettings:
         cron(jobs.relay_outbox, second={0, 30}),
         cron(jobs.incident_scheduler, second=INCIDENT_SCHEDULER_SECONDS),
         PURGE_METRIC_POINTS,
+        FOLD_METRIC_ROLLUPS,
         cron(jobs.sweep_deliveries, second=_every(_settings.delivery_sweep_seconds)),
         PURGE_QUARANTINED,
     ]

@@ -15,22 +15,23 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-import asyncpg
 import orjson
 from asyncpg import Connection, Record
-from sqlalchemy.exc import DBAPIError
 from starlette.responses import Response
-from starlette.types import Scope
 
 from app.components import service
 from app.components.rollup import page_status, worst_status
 from app.components.schemas import Component
-from app.core.errors import RateLimited, error_response
-from app.core.idempotency import HEADER as IDEMPOTENCY_HEADER
+from app.core.errors import error_response
 from app.core.ids import new_id
-from app.core.infra import Infrastructure
-from app.core.lanes import LaneRequest, LaneRoute
-from app.core.security import Principal, hash_api_key, key_of_authorization
+from app.core.lanes import (
+    DATABASE_ERRORS,
+    LaneRequest,
+    LaneRoute,
+    Writer,
+    json_writer,
+    rate_limit,
+)
 from app.core.timefmt import utcnow
 from app.models import Component as ComponentRow
 from app.models.component import COMPONENT_STATUSES
@@ -99,22 +100,6 @@ def _status_only(body: bytes) -> str | None:
     return status if isinstance(status, str) and status in _STATUSES else None
 
 
-def _headers(scope: Scope) -> tuple[bytes | None, bytes, bool]:
-    """(authorization, content type, whether an idempotency key was sent)."""
-    authorization: bytes | None = None
-    content_type = b""
-    idempotent = False
-    idempotency_header = IDEMPOTENCY_HEADER.encode()
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            authorization = value
-        elif name == b"content-type":
-            content_type = value
-        elif name == idempotency_header:
-            idempotent = True
-    return authorization, content_type, idempotent
-
-
 def _row(record: Record, status: str, updated_at: datetime) -> ComponentRow:
     """A transient ORM row (never added to a session) for the route's serializers."""
     return ComponentRow(
@@ -139,9 +124,6 @@ class _WriteFailed(Exception):
     """The write statement failed: whether it committed is unknown to us."""
 
 
-DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, DBAPIError, OSError)
-
-
 class ComponentStatusLane:
     route = LaneRoute("/v1/pages/{page_id}/components/{component_id}")
     methods = frozenset({"PATCH", "PUT"})
@@ -154,26 +136,16 @@ class ComponentStatusLane:
         return None if found is None else found.groupdict()
 
     async def answer(self, request: LaneRequest) -> Response | None:
-        scope = request.scope
-        authorization, content_type, idempotent = _headers(scope)
-        if idempotent or not content_type.startswith(b"application/json"):
-            return None
+        writer = json_writer(request.scope)
         status = _status_only(request.body)
-        key = (
-            None if authorization is None else key_of_authorization(authorization.decode("latin-1"))
-        )
-        if status is None or key is None:
-            return None
-        infra: Infrastructure = scope["app"].state.infra
-        principal = infra.principals.get(hash_api_key(key))
-        if principal is None or principal.user_id is not None or not principal.can_write:
+        if writer is None or status is None:
             return None
         page_id, component_id = request.params["page_id"], request.params["component_id"]
-        async with infra.db.engine.connect() as connection:
+        async with writer.infra.db.engine.connect() as connection:
             raw = await connection.get_raw_connection()
             pg: Connection = raw.driver_connection
             try:
-                return await self._answer(infra, pg, principal, page_id, component_id, status)
+                return await self._answer(writer, pg, page_id, component_id, status)
             except _WriteFailed:
                 await connection.invalidate()
                 return error_response(503, "The database is unavailable; nothing was changed")
@@ -183,25 +155,17 @@ class ComponentStatusLane:
                 return None
 
     async def _answer(
-        self,
-        infra: Infrastructure,
-        pg: Connection,
-        principal: Principal,
-        page_id: str,
-        component_id: str,
-        status: str,
+        self, writer: Writer, pg: Connection, page_id: str, component_id: str, status: str
     ) -> Response | None:
-        organization_id = principal.organization_id
+        organization_id = writer.principal.organization_id
         record = await pg.fetchrow(_READ, component_id, page_id, organization_id)
         if record is None or record["is_group"]:
             return None  # the route explains (404, 422)
-        decision = await infra.rate_limiter.hit(principal.api_key_id)
-        headers = {} if decision is None else decision.headers()
-        if decision is not None and not decision.allowed:
-            limited = RateLimited(infra.settings.rate_limit_status, decision.retry_after, headers)
-            return error_response(limited.status_code, limited.message, limited.headers)
+        headers, refused = await rate_limit(writer)
+        if refused is not None:
+            return refused
         for _ in range(_ATTEMPTS):
-            row = await self._change(infra, pg, record, status, principal.api_key_id)
+            row = await self._change(writer, pg, record, status)
             if row is not None:
                 body = Component.of(row).model_dump_json().encode()
                 return Response(body, media_type="application/json", headers=headers)
@@ -211,7 +175,7 @@ class ComponentStatusLane:
         return None  # deleted, or changing under us all along: the route locks and decides
 
     async def _change(
-        self, infra: Infrastructure, pg: Connection, record: Record, status: str, key_id: str
+        self, writer: Writer, pg: Connection, record: Record, status: str
     ) -> ComponentRow | None:
         """The component after the change (None when its status moved since it was read)."""
         old_status: str = record["status"]
@@ -237,7 +201,7 @@ class ComponentStatusLane:
                 old_status,
                 change_id,
                 row.page_id,
-                f"api_key:{key_id}",
+                f"api_key:{writer.principal.api_key_id}",
                 service.COMPONENT_UPDATE_EVENT,
                 orjson.dumps(payload).decode(),
                 group_status,
@@ -247,6 +211,6 @@ class ComponentStatusLane:
             raise _WriteFailed from exc
         if revision is None:
             return None
-        infra.notifier.page_changed(row.page_id, revision)
-        infra.notifier.outbox_pending()
+        writer.infra.notifier.page_changed(row.page_id, revision)
+        writer.infra.notifier.outbox_pending()
         return row

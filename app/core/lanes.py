@@ -14,12 +14,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+import asyncpg
+from sqlalchemy.exc import DBAPIError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.core.errors import RateLimited, error_response
+from app.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from app.core.middleware import replaying
+from app.core.security import Principal, hash_api_key, key_of_authorization
+
+if TYPE_CHECKING:
+    from app.core.infra import Infrastructure
+
+# What a lane's statements can raise when the database is away or refuses.
+DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, DBAPIError, OSError)
+_IDEMPOTENCY_HEADER = IDEMPOTENCY_HEADER.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +46,54 @@ class LaneRequest:
     scope: Scope
     body: bytes
     params: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """Who sends a write a lane may answer, and the process's infrastructure."""
+
+    infra: Infrastructure
+    principal: Principal
+
+
+def json_writer(scope: Scope) -> Writer | None:
+    """The caller of a JSON write with no idempotency key, by an `Authorization` header carrying a
+    key the process's key cache holds, not tied to a user and allowed to write; else None, and the
+    route answers (it looks the key up, checks the user's roles, explains a refusal)."""
+    authorization: bytes | None = None
+    content_type = b""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if authorization is None:
+                authorization = value
+        elif name == b"content-type":
+            content_type = value
+        elif name == _IDEMPOTENCY_HEADER:
+            return None
+    if authorization is None or not content_type.startswith(b"application/json"):
+        return None
+    key = key_of_authorization(authorization.decode("latin-1"))
+    if key is None:
+        return None
+    infra: Infrastructure = scope["app"].state.infra
+    principal = infra.principals.get(hash_api_key(key))
+    if principal is None or principal.user_id is not None or not principal.can_write:
+        return None
+    return Writer(infra, principal)
+
+
+async def rate_limit(writer: Writer) -> tuple[dict[str, str], Response | None]:
+    """Count the request against the key's budget, as the route's dependency does: the headers
+    every answer carries, and the refusal when the budget is spent."""
+    infra = writer.infra
+    decision = await infra.rate_limiter.hit(writer.principal.api_key_id)
+    if decision is None:
+        return {}, None
+    headers = decision.headers()
+    if decision.allowed:
+        return headers, None
+    limited = RateLimited(infra.settings.rate_limit_status, decision.retry_after, headers)
+    return headers, error_response(limited.status_code, limited.message, limited.headers)
 
 
 class Lane(Protocol):

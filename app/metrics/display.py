@@ -1,5 +1,6 @@
-"""The public metrics-display document (API.md 5.5), read from the rollups only: one indexed range
-query of at most 336 rows, however much raw data the metric has."""
+"""The public metrics-display document (API.md 5.5), read from the rollups: one indexed range query
+of at most 336 rows, however much raw data the metric has, plus the points of the buckets the worker
+has not folded yet (app/metrics/store.py)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
 """Metrics providers, metrics and their data: the rules, in the caller's transaction; and the
-retention purge the worker runs."""
+retention purge the worker runs (its other job, the rollups' fold, is app/metrics/rollups.py)."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,7 +16,7 @@ from app.core.errors import MethodNotAllowed, NotFound, Unprocessable
 from app.core.pagination import Pagination
 from app.core.timefmt import utcnow
 from app.metrics import store
-from app.metrics.points import BACKFILL_SECONDS, ROLLUP_WIDTHS, Rows
+from app.metrics.points import BACKFILL_SECONDS, ROLLUP_WIDTHS, Batch
 from app.metrics.schemas import MetricFields, ProviderFields
 from app.models import Metric, MetricsProvider, Page
 from app.models.metric import SELF_PROVIDER
@@ -125,7 +125,7 @@ async def list_metrics(
     if provider is not None:
         query = query.where(Metric.metrics_provider_id == provider.id)
     query = query.offset(pagination.offset).limit(pagination.per_page)
-    return (await session.scalars(query)).all()
+    return list((await session.scalars(query)).all())
 
 
 _METRIC_ON_PAGE = (
@@ -220,9 +220,9 @@ async def reset_data(writer: Writer, page: Page, metric: Metric) -> Metric:
 
 # Data ----------------------------------------------------------------------------------------
 # Data points do not bump the page revision: a bump updates the page row, which would make every
-# ingestion request of a page wait for the one before it. The metrics display reads the rollups
-# directly (a snapshot of it would be keyed by the metric's most_recent_data_at, or live a few
-# seconds).
+# ingestion request of a page wait for the one before it. The metrics display reads the rollups,
+# and the points of buckets not folded yet, directly (a snapshot of it would be keyed by the
+# metric's newest point, or live a few seconds).
 
 
 def refuse_pulled(metric_id: str, provider_type: str, where: str, *, single: bool = False) -> None:
@@ -236,16 +236,22 @@ def refuse_pulled(metric_id: str, provider_type: str, where: str, *, single: boo
         )
 
 
+def refuse_missing(metric_ids: Iterable[str], found: Mapping[str, str]) -> None:
+    """404 for the first metric named that is not on the page, else 405 for the first that takes
+    its data from another provider (`found`: metric id -> provider type of those on the page)."""
+    for metric_id in metric_ids:
+        if metric_id not in found:
+            raise NotFound(f"data.{metric_id}: no metric {metric_id} on this page")
+        refuse_pulled(metric_id, found[metric_id], f"data.{metric_id}")
+
+
 async def add_points(
     writer: Writer, page: Page, checked: Mapping[str, Sequence[tuple[int, float]]]
 ) -> None:
     """Points for metrics of the page, all or nothing: an unknown metric is a 404, one fed by
-    another provider a 405 (raised after the statement, whose work the rollback then undoes)."""
-    found = await store.ingest(writer.session, page.id, list(checked), Rows.of(checked))
-    for metric_id in checked:
-        if metric_id not in found:
-            raise NotFound(f"data.{metric_id}: no metric {metric_id} on this page")
-        refuse_pulled(metric_id, found[metric_id], f"data.{metric_id}")
+    another provider a 405 (the statement then stores nothing)."""
+    found = await store.ingest(writer.session, page.id, page.organization_id, Batch.of(checked))
+    refuse_missing(checked, found)
 
 
 # Retention (a worker job) --------------------------------------------------------------------

@@ -4,9 +4,10 @@ The data tables carry no foreign key: a per-row referential check would cost mor
 itself on the ingestion path. A trigger on `metrics` (migration 0003) deletes a metric's data with
 it, however the metric goes (its own DELETE, its provider's or its page's cascade).
 
-A metric's most_recent_data_at is not stored: it is the newest slot its month-view rollups hold
-(kept for good, unlike raw points), read with the metric. Storing it would make every ingestion
-request update the metric's row, and so wait for every other one writing to the metric.
+A metric's most_recent_data_at is not stored: it is the newest slot of its month-view rollups (kept
+for good, unlike raw points) or of its raw points (those the worker has not folded yet), read with
+the metric. Storing it would make every ingestion request update the metric's row, and so wait for
+every other one writing to the metric.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
     DateTime,
     Double,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     func,
     select,
@@ -62,9 +65,17 @@ class MetricPoint(Base):
     metric_id: Mapped[str] = mapped_column(String(12), primary_key=True)
     ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     value: Mapped[float] = mapped_column(Double)
-    # The value this slot held before its latest replacement: how the rollups learn what to take
-    # out of their sums (see app/metrics/store.py). NULL for a slot written once.
-    previous: Mapped[float | None] = mapped_column(Double)
+
+
+# The 2-hour buckets whose rollups are behind their points: appended by ingestion, claimed by the
+# worker's fold (app/metrics/rollups.py). No primary key: every index is paid for on ingestion.
+metric_rollup_queue = Table(
+    "metric_rollup_queue",
+    Base.metadata,
+    Column("metric_id", String(12), nullable=False),
+    Column("bucket", BigInteger, nullable=False),
+    Index("ix_metric_rollup_queue_metric_id_bucket", "metric_id", "bucket"),
+)
 
 
 class MetricRollup(Base):
@@ -110,12 +121,17 @@ class Metric(IdMixin, TimestampMixin, Base):
 
     @declared_attr
     def most_recent_data_at(cls) -> Mapped[datetime | None]:
-        newest = (
-            select(func.to_timestamp(MetricRollup.last_ts, type_=DateTime(timezone=True)))
+        folded = (
+            select(MetricRollup.last_ts)
             .where(MetricRollup.metric_id == cls.id, MetricRollup.period == MONTH_VIEW_SECONDS)
             .order_by(MetricRollup.bucket.desc())
             .limit(1)
             .scalar_subquery()
+        )
+        # One step of an index scan each; greatest() ignores a NULL.
+        unfolded = select(func.max(MetricPoint.ts)).where(MetricPoint.metric_id == cls.id)
+        newest = func.to_timestamp(
+            func.greatest(folded, unfolded.scalar_subquery()), type_=DateTime(timezone=True)
         )
         # Read-only: a flush of the metric leaves it as loaded (a new metric has no data).
         return column_property(newest, expire_on_flush=False)

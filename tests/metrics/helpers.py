@@ -6,7 +6,10 @@ import time
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
+from app.core.db import Database
+from app.metrics.rollups import fold_pending
 from tests.conftest import Tenant
 
 PROVIDER_FIELDS = {
@@ -80,3 +83,15 @@ async def post_bulk(
     return await client.post(
         f"/v1/pages/{tenant.page_id}/metrics/data", headers=tenant.auth, json={"data": data}
     )
+
+
+async def fold(db: Database) -> int:
+    """What the worker's fold job does: the queued buckets' rollups recomputed from their points."""
+    return await fold_pending(db.sessionmaker)
+
+
+async def queued(db: Database) -> list[tuple[str, int]]:
+    """The (metric, 2-hour bucket) pairs waiting for the fold."""
+    async with db.sessionmaker() as session:
+        rows = await session.execute(text("SELECT metric_id, bucket FROM metric_rollup_queue"))
+        return sorted((row[0], row[1]) for row in rows)

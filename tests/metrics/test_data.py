@@ -23,8 +23,10 @@ from tests.metrics.helpers import (
     aligned_past,
     create_metric,
     create_provider,
+    fold,
     post_bulk,
     post_point,
+    queued,
 )
 
 DAY = 86_400
@@ -256,6 +258,7 @@ async def test_one_bad_point_rejects_the_whole_bulk_request(
     many = await post_bulk(client, tenant, {metric["id"]: [{"timestamp": "x", "value": "y"}] * 6})
     assert assert_error(many, 422)["message"].count(f"data.{metric['id']}[") == 10
     assert await stored(db) == []
+    assert await queued(db) == []
     assert await rollup_count(db) == 0
     assert (await get_metric(client, tenant, metric["id"]))["most_recent_data_at"] is None
     empty = await post_bulk(client, tenant, {})
@@ -316,6 +319,7 @@ async def test_reset_forgets_every_point(
     assert reset.json()["id"] == metric["id"] and reset.json()["most_recent_data_at"] is None
     assert await stored(db, metric["id"]) == []
     assert len(await stored(db, other["id"])) == 5  # the other metric keeps its data
+    await fold(db)  # the reset metric's queued bucket is folded too: it finds no points
     assert await rollup_count(db) == 3  # the other metric's day, week and month buckets
     assert await revision(db, tenant.page_id) == before + 1
     assert (await get_metric(client, tenant, metric["id"]))["most_recent_data_at"] is None

@@ -1,5 +1,5 @@
-"""Rollups against hand-computed fixtures: points in order, out of order, replaced, after a reset;
-concurrent requests on the same buckets; the retention purge."""
+"""Rollups against hand-computed fixtures, once the worker's fold has run: points in order, out of
+order, replaced, after a reset; concurrent requests on the same buckets; the retention purge."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ from app.core.db import Database
 from app.metrics.service import purge_cutoff, purge_expired_points
 from app.models import MetricPoint, MetricRollup
 from tests.conftest import Tenant
-from tests.metrics.helpers import aligned_past, create_metric, post_bulk, post_point
+from tests.metrics.helpers import aligned_past, create_metric, fold, post_bulk, post_point, queued
 
 Rollups = dict[tuple[int, int], tuple[float, int, float, int]]
 
 
 async def rollups(db: Database, metric_id: str) -> Rollups:
-    """(period, bucket offset from the fixture's base) -> (sum, count, last, last_ts offset)."""
+    """(period, bucket) -> (sum, count, last, last_ts), once the queued buckets are folded."""
+    await fold(db)
     async with db.sessionmaker() as session:
         rows = await session.scalars(
             select(MetricRollup).where(MetricRollup.metric_id == metric_id)
@@ -106,8 +107,8 @@ def from_raw(points: list[tuple[int, float]]) -> Rollups:
 async def test_concurrent_requests_on_the_same_buckets(
     client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
-    """Eight requests at once into the same buckets of the same two metrics: the metric locks
-    make each recompute see the points of those before it."""
+    """Eight requests at once into the same buckets of the same two metrics: whatever order they
+    land in, the fold recomputes each bucket from every point stored."""
     one = await create_metric(client, tenant, name="One")
     two = await create_metric(client, tenant, name="Two")
     base = aligned_past(7200, 6)
@@ -138,8 +139,8 @@ async def test_reset_and_delete_racing_ingestion_leave_no_stray_data(
     client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
     """A reset among concurrent writes: whatever survives it has its rollups, and nothing more. A
-    metric deleted among concurrent writes keeps no data (each write either lands before the
-    delete, which then takes it, or after, and answers 404)."""
+    metric deleted among concurrent writes keeps no data (a write lands before the delete, which
+    then takes it; or after, and answers 404; or alongside, and the next fold removes it)."""
     metric = await create_metric(client, tenant)
     doomed = await create_metric(client, tenant, name="Doomed")
     base = aligned_past(7200, 6)
@@ -161,6 +162,7 @@ async def test_reset_and_delete_racing_ingestion_leave_no_stray_data(
         *writes[:2], *doomed_writes[:2], reset, delete, *writes[2:], *doomed_writes[2:]
     )
     assert {a.status_code for a in answers} <= {200, 202, 404}
+    await fold(db)
     async with db.sessionmaker() as session:
         raw = await session.execute(
             select(MetricPoint.ts, MetricPoint.value).where(MetricPoint.metric_id == metric["id"])
@@ -173,6 +175,7 @@ async def test_reset_and_delete_racing_ingestion_leave_no_stray_data(
         )
     assert await rollups(db, metric["id"]) == from_raw(points)
     assert stray == 0 and await rollups(db, doomed["id"]) == {}
+    assert await queued(db) == []
 
 
 async def test_purge_keeps_the_backfill_window_and_the_month_view(
