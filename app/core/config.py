@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     public_revalidate_seconds: float = Field(default=0.5, gt=0)
     public_host_cache_seconds: float = Field(default=5.0, ge=0)
     public_snapshot_redis_seconds: int = Field(default=3600, gt=0)
+    # Metric points do not bump the page revision: an HTML page showing charts is redrawn this often.
+    public_chart_refresh_seconds: float = Field(default=60.0, gt=0)
     public_stream_heartbeat_seconds: float = Field(default=10.0, gt=0, le=15)
     public_subscribe_per_ip_per_hour: int = Field(
         default=10, ge=0, description="Self-service subscriptions per client IP and hour (0: off)"

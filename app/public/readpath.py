@@ -32,6 +32,7 @@ class PublicReadPath:
             public_base_domain=settings.public_base_domain,
             cache_control=settings.public_cache_control,
             redis_ttl_seconds=settings.public_snapshot_redis_seconds,
+            chart_refresh_seconds=settings.public_chart_refresh_seconds,
         )
         self.addressing = PageAddressing(
             db, settings.public_base_domain, settings.public_host_cache_seconds

@@ -137,6 +137,9 @@ def build_snapshot(
     audience: bool = False,
 ) -> Snapshot:
     tag = f"{page_id}-{revision}" if day is None else f"{page_id}-{revision}-{day}"
+    if expires is not None and body is not None:
+        # Re-rendered within a revision (a new day, fresh chart points): the tag follows the bytes.
+        tag += "-" + hashlib.blake2b(body, digest_size=6).hexdigest()
     digest = key.partition(AUDIENCE_SEPARATOR)[2]
     if digest:  # each audience its own tag: a browser switching viewers gets no stale 304
         tag += f"-{digest}"
@@ -182,6 +185,10 @@ _CHANGED_AT = text(
     """
 ).bindparams(bindparam("page_id"))
 # A page is audience-specific once it has a page access user or group (app/audiences).
+_SHOWS_METRICS = text(
+    "SELECT EXISTS (SELECT 1 FROM metrics WHERE page_id = :page_id AND display)"
+).bindparams(bindparam("page_id"))
+
 _AUDIENCE_SPECIFIC = text(
     """
     SELECT EXISTS (SELECT 1 FROM page_access_users WHERE page_id = :page_id)
@@ -201,8 +208,10 @@ class SnapshotStore:
         public_base_domain: str | None,
         cache_control: str,
         redis_ttl_seconds: int,
+        chart_refresh_seconds: float = 60.0,
     ):
         self.tracker = tracker
+        self.chart_refresh_seconds = chart_refresh_seconds
         self.redis = redis
         self.public_base_url = public_base_url
         self.public_base_domain = public_base_domain
@@ -315,6 +324,7 @@ class SnapshotStore:
             audience = not page.viewers_must_be_team_members and bool(
                 await session.scalar(_AUDIENCE_SPECIFIC, {"page_id": page_id})
             )
+            charts = daily and bool(await session.scalar(_SHOWS_METRICS, {"page_id": page_id}))
             context = RenderContext(
                 session=session,
                 page=page,
@@ -333,6 +343,10 @@ class SnapshotStore:
             body = await render(context)
             self.renders += 1
         day, expires = local_day(context.now, context.zone) if daily else (None, None)
+        if expires is not None and charts:
+            # Metric points do not bump the revision (ingestion would queue on the page row): the
+            # page's charts are redrawn this often instead.
+            expires = min(expires, context.now.timestamp() + self.chart_refresh_seconds)
         snapshot = build_snapshot(
             page_id=page_id,
             key=key,

@@ -5,13 +5,16 @@ feeds served without Redis."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.core.db import Database
 from app.public.snapshots import local_day
 from tests.conftest import Tenant
+from tests.metrics.helpers import create_metric, fold, post_point
 from tests.public.conftest import Served, component, feed, set_status, v1
 
 SUMMARY = "summary.json"
@@ -163,7 +166,7 @@ async def test_html_snapshot_expires_at_the_pages_midnight(served: Served, tenan
     held = served.read_path.store.latest_in_memory(tenant.page_id, "html:index")
     assert held is not None
     assert (held.day, held.expires) in candidates
-    assert page.headers["etag"].endswith(f'-{held.day}"')
+    assert f"-{held.day}-" in page.headers["etag"]  # the day, then the bytes' digest
     # Feeds show no days: they expire only with the revision.
     await served.client.get(feed(tenant.page_id, SUMMARY))
     summary = served.read_path.store.latest_in_memory(tenant.page_id, SUMMARY)
@@ -192,3 +195,28 @@ async def test_cors_preflight(served: Served, tenant: Tenant) -> None:
     private = await served.client.options(feed(tenant.page_id, SUMMARY), headers=asked)
     assert private.status_code == 204
     assert not any(name.startswith("access-control-") for name in private.headers)
+
+
+async def test_metric_charts_are_redrawn_every_minute(
+    make_served: Callable[..., Any], tenant: Tenant, db: Database
+) -> None:
+    """Points do not bump the page revision; a page showing charts is re-rendered a minute later
+    at most (here half a second), and its ETag follows the new bytes."""
+    served: Served = await make_served(public_chart_refresh_seconds=0.5)
+    metric = await create_metric(served.client, tenant)
+    url = f"/p/{tenant.page_id}/"
+    started = time.time()
+    first = await served.client.get(url)
+    held = served.read_path.store.latest_in_memory(tenant.page_id, "html:index")
+    assert held is not None and held.expires is not None
+    assert started < held.expires <= time.time() + 0.5
+    etag = first.headers["etag"]
+
+    slot = int(time.time()) // 30 * 30 - 60
+    assert (await post_point(served.client, tenant, metric["id"], slot, 42.5)).status_code == 201
+    await fold(db)
+    await asyncio.sleep(max(0.0, held.expires - time.time()) + 0.05)  # the minute has passed
+    redrawn = await served.client.get(url, headers={"If-None-Match": etag})
+    assert redrawn.status_code == 200
+    assert redrawn.headers["etag"] != etag
+    assert redrawn.content != first.content
