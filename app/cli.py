@@ -180,6 +180,12 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
             )
             try:
                 await worker.async_run()
+            except asyncio.CancelledError:
+                # arq answers SIGINT/SIGTERM by cancelling the task it runs in: a requested stop,
+                # which ends in the usual shutdown. A cancellation of this task itself goes on.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
             finally:
                 await worker.close()
 
