@@ -3,6 +3,7 @@ API server on a free port, stopped (and its output shown on failure) when the te
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 import subprocess
@@ -25,6 +26,26 @@ def run_statuspage(
     )
     assert result.returncode == 0, result.stderr
     return result
+
+
+async def burst_worker(env: dict[str, str]) -> None:
+    """`statuspage worker --burst`: the jobs due now (cron jobs run at start-up), then exit 0."""
+    process = await asyncio.create_subprocess_exec(
+        *STATUSPAGE, "worker", "--burst",
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, stderr.decode()
+
+
+async def start_worker(env: dict[str, str], *, stderr: bool = False) -> asyncio.subprocess.Process:
+    """`statuspage worker` in a process of its own (for the tests that kill or stop it); with
+    `stderr`, its log is kept for `communicate()` (read it: a full pipe would stop the worker)."""
+    return await asyncio.create_subprocess_exec(
+        *STATUSPAGE, "worker",
+        env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE if stderr else subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def free_port() -> int:

@@ -4,8 +4,6 @@ start and completion across a daylight saving change, two workers racing, and a 
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +19,7 @@ from app.incidents.scheduler import Outcome, run_due
 from tests.components.test_components import create
 from tests.conftest import Servers, Tenant
 from tests.incidents.helpers import create_incident, history, incident_events
+from tests.processes import burst_worker
 
 # America/New_York leaves daylight saving time on 2027-11-07 at 02:00 EDT (06:00 UTC): the window
 # below runs from 01:30 EDT to 01:30 EST, one real hour in which the wall clock repeats itself.
@@ -190,11 +189,6 @@ async def test_real_worker_starts_a_due_maintenance(
         scheduled_until=(now + timedelta(hours=1)).isoformat(),
         scheduled_auto_in_progress=True,
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", "worker", "--burst",
-        env=servers.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    _stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, stderr.decode()
+    await burst_worker(servers.env())
     current = await get(client, tenant, f"/incidents/{maintenance['id']}")
     assert current["status"] == "in_progress"

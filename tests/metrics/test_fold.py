@@ -6,8 +6,6 @@ downgrade leave no queued bucket behind."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,6 +20,7 @@ from app.models import MetricPoint, MetricRollup
 from tests.conftest import Servers, Tenant
 from tests.metrics.helpers import aligned_past, create_metric, fold, post_bulk, queued
 from tests.metrics.test_rollups import from_raw
+from tests.processes import burst_worker, start_worker
 
 
 async def raw_points(db: Database, metric_id: str) -> list[tuple[int, float]]:
@@ -146,10 +145,7 @@ async def test_a_worker_killed_mid_fold_leaves_the_bucket_for_the_next(
             ),
             {"m": metric["id"], "b": base},
         )
-        worker = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "app.cli", "worker",
-            env=servers.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        worker = await start_worker(servers.env())
         waiting: list[int] = []
 
         async def fold_waits() -> bool:
@@ -182,10 +178,7 @@ async def test_a_worker_killed_mid_fold_leaves_the_bucket_for_the_next(
     assert await stored_rollups(db, metric["id"]) == folded  # behind the replaced point
 
     # The worker started again: its fold (a cron job, every 2 seconds) catches up.
-    restarted = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", "worker",
-        env=servers.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    restarted = await start_worker(servers.env())
     try:
 
         async def folded_again() -> bool:
@@ -208,12 +201,7 @@ async def test_a_burst_worker_folds_what_is_queued(
     data = {metric["id"]: [{"timestamp": base + 900 * i, "value": i} for i in range(30)]}
     assert (await post_bulk(client, tenant, data)).status_code == 202
     assert len(await queued(db)) == 4
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", "worker", "--burst",
-        env=servers.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    _, stderr = await asyncio.wait_for(worker.communicate(), 120)
-    assert worker.returncode == 0, stderr.decode()
+    await burst_worker(servers.env())
     assert await queued(db) == []
     assert await stored_rollups(db, metric["id"]) == from_raw(await raw_points(db, metric["id"]))
 

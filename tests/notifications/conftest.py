@@ -7,8 +7,6 @@ import asyncio
 import email
 import email.policy
 import secrets
-import subprocess
-import sys
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -227,14 +225,6 @@ async def run_worker(servers: Servers, settings: Settings) -> None:
             # arq closes its redis pool through a method redis-py deprecated.
             warnings.simplefilter("ignore", DeprecationWarning)
             await worker.close()
-
-
-async def start_worker_process(env: dict[str, str]) -> asyncio.subprocess.Process:
-    """`statuspage worker` in a process of its own (for the tests that kill it)."""
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", "worker",
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
 
 
 class Clock:

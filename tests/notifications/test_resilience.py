@@ -20,9 +20,9 @@ from tests.notifications.conftest import (
     add_subscriber,
     add_webhooks,
     run_worker,
-    start_worker_process,
     worker_env,
 )
+from tests.processes import start_worker
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 
@@ -80,7 +80,7 @@ async def test_worker_killed_mid_fanout_delivers_everyone(
         STATUSPAGE_DELIVERY_BATCH_SIZE="50",
         STATUSPAGE_DELIVERY_LEASE_SECONDS="1.5",
     )
-    process = await start_worker_process(env)
+    process = await start_worker(env, stderr=True)
     try:
         await create_incident(client, tenant)
         await _until(lambda: len(receiver.requests) >= subscribers // 3, 60)
@@ -93,7 +93,7 @@ async def test_worker_killed_mid_fanout_delivers_everyone(
     receiver.delay = 0
     # A new worker (a process again: the dead one's arq jobs stay queued until their in-progress
     # keys expire, which an in-process burst worker would wait for).
-    restarted = await start_worker_process(
+    restarted = await start_worker(
         worker_env(
             servers,
             delivery_settings,

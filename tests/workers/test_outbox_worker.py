@@ -3,10 +3,6 @@ after the commit, and those written while no job could be enqueued (the cron swe
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-import sys
-
 from sqlalchemy import select
 from starlette.responses import Response
 
@@ -17,15 +13,11 @@ from app.core.queue import Queue
 from app.models import OutboxEvent
 from app.notifications.outbox import emit
 from tests.conftest import Servers
+from tests.processes import burst_worker
 
 
 async def _run_worker(servers: Servers) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", "worker", "--burst",
-        env=servers.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    _stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, stderr.decode()
+    await burst_worker(servers.env())
 
 
 async def test_worker_relays_committed_events(servers: Servers, db: Database) -> None:
