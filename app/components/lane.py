@@ -12,7 +12,6 @@ key, a group, an unknown component, a status that keeps changing under it) goes 
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 import orjson
@@ -28,6 +27,7 @@ from app.core.lanes import (
     DATABASE_ERRORS,
     LaneRequest,
     LaneRoute,
+    RouteLane,
     Writer,
     json_writer,
     rate_limit,
@@ -36,7 +36,6 @@ from app.core.timefmt import utcnow
 from app.models import Component as ComponentRow
 from app.models.component import COMPONENT_STATUSES
 
-_PATH = re.compile(r"/v1/pages/(?P<page_id>[^/]+)/components/(?P<component_id>[^/]+)")
 _STATUSES = frozenset(COMPONENT_STATUSES)
 _ATTEMPTS = 3  # reads and writes before the route takes over a component changing under us
 
@@ -124,16 +123,9 @@ class _WriteFailed(Exception):
     """The write statement failed: whether it committed is unknown to us."""
 
 
-class ComponentStatusLane:
+class ComponentStatusLane(RouteLane):
     route = LaneRoute("/v1/pages/{page_id}/components/{component_id}")
     methods = frozenset({"PATCH", "PUT"})
-
-    def __init__(self) -> None:
-        self.answered = 0
-
-    def match(self, path: str) -> dict[str, str] | None:
-        found = _PATH.fullmatch(path)
-        return None if found is None else found.groupdict()
 
     async def answer(self, request: LaneRequest) -> Response | None:
         writer = json_writer(request.scope)

@@ -12,6 +12,7 @@ detail of it, and the tests run the same requests through both.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -39,6 +40,10 @@ class LaneRoute:
     """What ServiceMiddleware's metrics read from `scope["route"]`: the route's path template."""
 
     path: str
+
+    def pattern(self) -> re.Pattern[str]:
+        """The template as a regular expression, each `{name}` one path segment."""
+        return re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,22 @@ class Lane(Protocol):
 
     async def answer(self, request: LaneRequest) -> Response | None:
         """The response, or None to let FastAPI answer (nothing may have been changed then)."""
+
+
+class RouteLane:
+    """The parts of a lane that follow from its route: subclasses set `route` and `methods`, and
+    write `answer`."""
+
+    route: LaneRoute
+    methods: frozenset[str]
+
+    def __init__(self) -> None:
+        self.answered = 0
+        self._pattern = self.route.pattern()
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self._pattern.fullmatch(path)
+        return None if found is None else found.groupdict()
 
 
 class LaneMiddleware:

@@ -14,7 +14,6 @@ here, with the route's message: the rate limit has counted the request by then.
 
 from __future__ import annotations
 
-import re
 import time
 
 import asyncpg
@@ -23,24 +22,22 @@ from asyncpg import Connection
 from starlette.responses import Response
 
 from app.core.errors import APIError, NotFound, error_response
-from app.core.lanes import DATABASE_ERRORS, LaneRequest, LaneRoute, json_writer, rate_limit
+from app.core.lanes import (
+    DATABASE_ERRORS,
+    LaneRequest,
+    LaneRoute,
+    RouteLane,
+    json_writer,
+    rate_limit,
+)
 from app.metrics import store
 from app.metrics.points import Batch, read_bulk_json
 from app.metrics.service import refuse_missing
 
-_PATH = re.compile(r"/v1/pages/(?P<page_id>[^/]+)/metrics/data")
 
-
-class BulkDataLane:
+class BulkDataLane(RouteLane):
     route = LaneRoute("/v1/pages/{page_id}/metrics/data")
     methods = frozenset({"POST"})
-
-    def __init__(self) -> None:
-        self.answered = 0
-
-    def match(self, path: str) -> dict[str, str] | None:
-        found = _PATH.fullmatch(path)
-        return None if found is None else found.groupdict()
 
     async def answer(self, request: LaneRequest) -> Response | None:
         writer = json_writer(request.scope)
