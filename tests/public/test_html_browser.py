@@ -40,6 +40,7 @@ webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import (  # noqa: E402
     NoSuchElementException,
     StaleElementReferenceException,
+    WebDriverException,
 )
 from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -162,7 +163,15 @@ def test_status_page_in_chromium(
     browser.get(f"{server}/p/{page_id}/?subscribed=1")
     # The page may reload itself (a stream event) between finding an element and reading it.
     wait = WebDriverWait(
-        browser, 15, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+        browser,
+        15,
+        # An element read while the page reloads (the live update below) can also fail as
+        # "Node with given id does not belong to the document", a bare WebDriverException.
+        ignored_exceptions=(
+            NoSuchElementException,
+            StaleElementReferenceException,
+            WebDriverException,
+        ),
     )
     banner = wait.until(lambda d: d.find_element(By.ID, "banner"))
     assert banner.text == "Partially Degraded Service"
