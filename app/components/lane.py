@@ -5,7 +5,8 @@ Two round trips on the asyncpg connection under the SQLAlchemy pool: one read (t
 page's organization, the other statuses that the page indicator and the group's status follow) and
 one autocommitted statement that changes the status only if it is still the one read, writing the
 history row, the outbox event, the group's derived status and the page revision together, in the
-order the ORM path takes those locks (component, group, page). What the lane does not handle
+order the ORM path takes those locks (component, group, page), the page row last of all: the
+whole page's writers queue on it until this commit is flushed. What the lane does not handle
 (another body, a key not in the process's key cache, a user-tied or read-only key, an idempotency
 key, a group, an unknown component, a status that keeps changing under it) goes to the route.
 """
@@ -67,9 +68,11 @@ WITH changed AS (
     INSERT INTO component_status_changes
         (id, component_id, page_id, old_status, new_status, at, source, actor, incident_id)
     SELECT $5, id, $6, $4, $1, $2, 'api', $7, NULL FROM changed
+    RETURNING 1
 ), event AS (
     INSERT INTO outbox_events (page_id, kind, payload, created_at, attempts)
     SELECT $6, $8, $9::text::jsonb, $2, 0 FROM changed
+    RETURNING 1
 ), grp AS (
     UPDATE components SET status = $10, updated_at = $2
     WHERE id = $11 AND $10::varchar IS NOT NULL AND status <> $10
@@ -77,7 +80,9 @@ WITH changed AS (
     RETURNING id
 ), bump AS (
     UPDATE pages SET revision = revision + 1
-    WHERE id = $6 AND EXISTS (SELECT FROM changed) AND (SELECT count(*) FROM grp) >= 0
+    WHERE id = $6 AND EXISTS (SELECT FROM changed)
+      AND (SELECT count(*) FROM history) + (SELECT count(*) FROM event)
+          + (SELECT count(*) FROM grp) >= 0
     RETURNING revision
 )
 SELECT revision FROM bump
