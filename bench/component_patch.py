@@ -12,10 +12,11 @@ What is measured:
   have (operational <-> major_outage); the component goes back into the pool, with the status read
   from the answer, only when its answer has arrived. So no two requests in flight ever touch the
   same component (wrk's Lua API does not say which connection a request goes out on, hence a pool
-  rather than "connection i owns component i"). A real change updates the component, inserts a
-  history row and an outbox row, bumps the page revision and reads all component statuses of the
-  page in one transaction, then publishes on Redis and enqueues the outbox relay. Before each wrk
-  run the current statuses are read back through the API and handed to the script.
+  rather than "connection i owns component i"). Such a request takes the component lane
+  (app/components/lane.py): one read (the component and the page's other statuses), then one
+  autocommitted statement updating the component, inserting a history row and an outbox row and
+  bumping the page revision; the process then publishes on Redis and wakes the outbox relay.
+  Before each wrk run the current statuses are read back through the API and handed to the script.
 - the number of rows the measured run added to component_status_changes (read with psql, after the
   service has gone quiet), printed next to the 2xx count (they differ by the requests still in
   flight when wrk stopped; a larger gap would mean requests that changed nothing);
@@ -26,8 +27,9 @@ socket, found from postmaster.pid), with the same 2 s warm-up: pgbench from pgse
 `-c16 -j2 -T<duration> -n -M simple`, per transaction either
 - "issue" (the transaction the target was set against): UPDATE the component's status (toggled)
   and INSERT a history row, between BEGIN and END; or
-- "full" (for information): the statements the API issued per PATCH when this was written (seen
-  with log_statement=all), in its order: the API key, page and component SELECTs, the component
+- "full" (for information): the statements the API's ordinary route issues per PATCH (seen with
+  log_statement=all; the requests the lane leaves to the route, and every PATCH before the lane),
+  in its order: the API key, page and component SELECTs, the component
   UPDATE, the history INSERT, the SELECT of all component statuses of the page, the outbox INSERT
   (the payload the API wrote, as a literal) and the page revision UPDATE ... RETURNING.
 pgbench client c uses the components c+1, c+1+16, c+1+32, ... (with 16 clients and 64 components,
