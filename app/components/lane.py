@@ -14,6 +14,7 @@ key, a group, an unknown component, a status that keeps changing under it) goes 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import orjson
 from asyncpg import Connection, Record
@@ -22,7 +23,8 @@ from starlette.responses import Response
 from app.components import service
 from app.components.rollup import page_status, worst_status
 from app.components.schemas import Component
-from app.core.errors import error_response
+from app.core.bodies import parse_urlencoded
+from app.core.errors import BadRequest, error_response
 from app.core.ids import new_id
 from app.core.lanes import (
     DATABASE_ERRORS,
@@ -30,8 +32,8 @@ from app.core.lanes import (
     LaneRoute,
     RouteLane,
     Writer,
-    json_writer,
     rate_limit,
+    writer_of,
 )
 from app.core.timefmt import utcnow
 from app.models import Component as ComponentRow
@@ -89,12 +91,21 @@ SELECT revision FROM bump
 """
 
 
-def _status_only(body: bytes) -> str | None:
-    """The status of a JSON body that is exactly {"component": {"status": <a status>}}."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
+def _status_only(body: bytes, form: bool) -> str | None:
+    """The status of a body that is exactly {"component": {"status": <a status>}}: JSON, or
+    `component[status]=<a status>` form-encoded (read as the route reads it: a form-typed body that
+    looks like JSON is JSON, as curl sends it)."""
+    data: Any
+    if form and not body.lstrip().startswith((b"{", b"[")):
+        try:
+            data = parse_urlencoded(body)
+        except BadRequest:
+            return None
+    else:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
     if not isinstance(data, dict) or len(data) != 1:
         return None
     fields = data.get("component")
@@ -133,9 +144,11 @@ class ComponentStatusLane(RouteLane):
     methods = frozenset({"PATCH", "PUT"})
 
     async def answer(self, request: LaneRequest) -> Response | None:
-        writer = json_writer(request.scope)
-        status = _status_only(request.body)
-        if writer is None or status is None:
+        writer = writer_of(request.scope)
+        if writer is None:
+            return None
+        status = _status_only(request.body, writer.form)
+        if status is None:
             return None
         page_id, component_id = request.params["page_id"], request.params["component_id"]
         async with writer.infra.db.engine.connect() as connection:

@@ -59,12 +59,14 @@ class Writer:
 
     infra: Infrastructure
     principal: Principal
+    form: bool  # the body was sent form-encoded (else JSON)
 
 
-def json_writer(scope: Scope) -> Writer | None:
-    """The caller of a JSON write with no idempotency key, by an `Authorization` header carrying a
-    key the process's key cache holds, not tied to a user and allowed to write; else None, and the
-    route answers (it looks the key up, checks the user's roles, explains a refusal)."""
+def writer_of(scope: Scope) -> Writer | None:
+    """The caller of a JSON or form-encoded write with no idempotency key, by an `Authorization`
+    header carrying a key the process's key cache holds, not tied to a user and allowed to write;
+    else None, and the route answers (it looks the key up, checks the user's roles, explains a
+    refusal)."""
     authorization: bytes | None = None
     content_type = b""
     for name, value in scope["headers"]:
@@ -75,7 +77,8 @@ def json_writer(scope: Scope) -> Writer | None:
             content_type = value
         elif name == _IDEMPOTENCY_HEADER:
             return None
-    if authorization is None or not content_type.startswith(b"application/json"):
+    form = content_type.startswith(b"application/x-www-form-urlencoded")
+    if authorization is None or not (form or content_type.startswith(b"application/json")):
         return None
     key = key_of_authorization(authorization.decode("latin-1"))
     if key is None:
@@ -84,7 +87,7 @@ def json_writer(scope: Scope) -> Writer | None:
     principal = infra.principals.get(hash_api_key(key))
     if principal is None or principal.user_id is not None or not principal.can_write:
         return None
-    return Writer(infra, principal)
+    return Writer(infra, principal, form)
 
 
 async def rate_limit(writer: Writer) -> tuple[dict[str, str], Response | None]:

@@ -29,14 +29,14 @@ def lane_of(client: httpx.AsyncClient) -> ComponentStatusLane:
     return next(lane for lane in lanes if isinstance(lane, ComponentStatusLane))
 
 
-async def patch_form(
+async def patch_by_route(
     client: httpx.AsyncClient, tenant: Tenant, component_id: str, status: str
 ) -> httpx.Response:
-    """The same change in a form-encoded body, which the lane leaves to the route."""
+    """The same change with the key in the query string, which the lane leaves to the route."""
     return await client.patch(
         f"/v1/pages/{tenant.page_id}/components/{component_id}",
-        headers=tenant.auth,
-        data={"component[status]": status},
+        params={"api_key": tenant.api_key},
+        json={"component": {"status": status}},
     )
 
 
@@ -73,7 +73,7 @@ async def test_lane_and_route_answer_and_write_alike(
     answered = lane.answered
     by_lane = await patch(client, tenant, first["id"], status="major_outage")
     assert lane.answered == answered + 1
-    by_route = await patch_form(client, tenant, second["id"], "major_outage")
+    by_route = await patch_by_route(client, tenant, second["id"], "major_outage")
     assert lane.answered == answered + 1
     assert by_lane.status_code == by_route.status_code == 200
     assert by_lane.headers["content-type"] == by_route.headers["content-type"]
@@ -119,6 +119,37 @@ async def test_lane_and_route_answer_and_write_alike(
     await patch(client, tenant, second["id"], status="degraded_performance")
     assert await group_status(db, group_id) == "degraded_performance"
     assert lane.answered == answered + 3
+
+
+async def test_form_encoded_status_takes_the_lane(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    """Statuspage's own samples send `-d "component[status]=..."`; curl sends JSON typed as a form."""
+    lane = lane_of(client)
+    component = await create(client, tenant, "API")
+    url = f"/v1/pages/{tenant.page_id}/components/{component['id']}"
+    answered = lane.answered
+    form = await client.patch(url, headers=tenant.auth, data={"component[status]": "major_outage"})
+    curl = await client.patch(
+        url,
+        headers={**tenant.auth, "Content-Type": "application/x-www-form-urlencoded"},
+        content=b'{"component": {"status": "operational"}}',
+    )
+    assert lane.answered == answered + 2
+    assert (form.status_code, form.json()["status"]) == (200, "major_outage")
+    assert (curl.status_code, curl.json()["status"]) == (200, "operational")
+    assert [e["component_update"]["new_status"] for e in await events(db)] == [
+        "major_outage",
+        "operational",
+    ]
+    # A form with another field, or a broken one: the route, which explains.
+    both = await client.patch(
+        url, headers=tenant.auth, data={"component[status]": "degraded_performance", "x": "1"}
+    )
+    assert both.status_code == 200 and lane.answered == answered + 2
+    bad = await client.patch(url, headers=tenant.auth, data={"component[status]": "on_fire"})
+    assert_error(bad, 422)
+    assert lane.answered == answered + 2
 
 
 async def test_same_status_through_the_lane_writes_nothing(
