@@ -28,12 +28,12 @@ from app.core.errors import BadRequest, error_response
 from app.core.ids import new_id
 from app.core.lanes import (
     DATABASE_ERRORS,
+    LaneCaller,
     LaneRequest,
     LaneRoute,
     RouteLane,
-    Writer,
+    caller_of,
     rate_limit,
-    writer_of,
 )
 from app.core.timefmt import utcnow
 from app.models import Component as ComponentRow
@@ -144,7 +144,7 @@ class ComponentStatusLane(RouteLane):
     methods = frozenset({"PATCH", "PUT"})
 
     async def answer(self, request: LaneRequest) -> Response | None:
-        writer = writer_of(request.scope)
+        writer = caller_of(request.scope)
         if writer is None:
             return None
         status = _status_only(request.body, writer.form)
@@ -165,7 +165,7 @@ class ComponentStatusLane(RouteLane):
                 return None
 
     async def _answer(
-        self, writer: Writer, pg: Connection, page_id: str, component_id: str, status: str
+        self, writer: LaneCaller, pg: Connection, page_id: str, component_id: str, status: str
     ) -> Response | None:
         organization_id = writer.principal.organization_id
         record = await pg.fetchrow(_READ, component_id, page_id, organization_id)
@@ -185,7 +185,7 @@ class ComponentStatusLane(RouteLane):
         return None  # deleted, or changing under us all along: the route locks and decides
 
     async def _change(
-        self, writer: Writer, pg: Connection, record: Record, status: str
+        self, writer: LaneCaller, pg: Connection, record: Record, status: str
     ) -> ComponentRow | None:
         """The component after the change (None when its status moved since it was read)."""
         old_status: str = record["status"]

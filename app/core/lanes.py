@@ -54,7 +54,7 @@ class LaneRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class Writer:
+class LaneCaller:
     """Who sends a write a lane may answer, and the process's infrastructure."""
 
     infra: Infrastructure
@@ -62,7 +62,7 @@ class Writer:
     form: bool  # the body was sent form-encoded (else JSON)
 
 
-def writer_of(scope: Scope) -> Writer | None:
+def caller_of(scope: Scope) -> LaneCaller | None:
     """The caller of a JSON or form-encoded write with no idempotency key, by an `Authorization`
     header carrying a key the process's key cache holds, not tied to a user and allowed to write;
     else None, and the route answers (it looks the key up, checks the user's roles, explains a
@@ -87,10 +87,10 @@ def writer_of(scope: Scope) -> Writer | None:
     principal = infra.principals.get(hash_api_key(key))
     if principal is None or principal.user_id is not None or not principal.can_write:
         return None
-    return Writer(infra, principal, form)
+    return LaneCaller(infra, principal, form)
 
 
-async def rate_limit(writer: Writer) -> tuple[dict[str, str], Response | None]:
+async def rate_limit(writer: LaneCaller) -> tuple[dict[str, str], Response | None]:
     """Count the request against the key's budget, as the route's dependency does: the headers
     every answer carries, and the refusal when the budget is spent."""
     infra = writer.infra

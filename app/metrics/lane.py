@@ -27,8 +27,8 @@ from app.core.lanes import (
     LaneRequest,
     LaneRoute,
     RouteLane,
+    caller_of,
     rate_limit,
-    writer_of,
 )
 from app.metrics import store
 from app.metrics.points import Batch, read_bulk_json
@@ -40,7 +40,7 @@ class BulkDataLane(RouteLane):
     methods = frozenset({"POST"})
 
     async def answer(self, request: LaneRequest) -> Response | None:
-        writer = writer_of(request.scope)
+        writer = caller_of(request.scope)
         if writer is None or writer.form:
             return None
         checked = read_bulk_json(request.body, time.time())
