@@ -11,7 +11,8 @@ from app.audiences import service
 from app.components import service as components
 from app.core.deps import PageDep, SessionDep, session_of
 from app.core.security import SAFE_METHODS
-from app.models import Component, PageAccessGroup, PageAccessUser
+from app.metrics import service as metrics
+from app.models import Component, Metric, PageAccessGroup, PageAccessUser
 
 
 async def get_access_user(
@@ -44,6 +45,16 @@ async def get_component(
     return await components.get_component(session, page, component_id)
 
 
+async def get_metric(
+    metric_id: Annotated[str, Path(description="Identifier of metric requested")],
+    page: PageDep,
+    session: SessionDep,
+) -> Metric:
+    metric, _ = await metrics.get_metric(session, page, metric_id)
+    return metric
+
+
 AccessUserDep = Annotated[PageAccessUser, Depends(get_access_user)]
 AccessGroupDep = Annotated[PageAccessGroup, Depends(get_access_group)]
 ComponentDep = Annotated[Component, Depends(get_component)]
+MetricDep = Annotated[Metric, Depends(get_metric)]

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from app.audiences import grants, service
 from app.audiences.deps import AccessGroupDep, ComponentDep
+from app.audiences.grant_routes import Items, Owner, Summaries, add_grant_routes
 from app.audiences.schemas import (
     ComponentIdsRemoveRequest,
     ComponentIdsRequest,
@@ -109,85 +110,26 @@ async def delete_group(page: PageDep, group: AccessGroupDep, writer: WriterDep) 
     return json_response(await service.delete_group(writer, page, group))
 
 
-@router.get(
-    f"{GROUP}/components",
-    response_model=list[Component],
-    tags=GROUP_COMPONENTS,
-    summary="List components for a page access group",
-    operation_id="getPagesPageIdPageAccessGroupsPageAccessGroupIdComponents",
-    responses=error_responses(*READ_ERRORS),
-)
-async def list_group_components(
-    group: AccessGroupDep, session: SessionDep, pagination: PaginationDep
-) -> Response:
-    rows = await service.granted_components(session, group.id, grants.GROUP_COMPONENTS, pagination)
-    return json_response([Component.of(row) for row in rows])
-
-
-async def _add_group_components(
-    body: ComponentIdsRequest, page: PageDep, group: AccessGroupDep, writer: WriterDep
-) -> Response:
-    await service.add_grants(writer, page, group, grants.GROUP_COMPONENTS, body.component_ids)
-    return await _group(writer.session, group)
-
-
-add_update_routes(
+add_grant_routes(
     router,
-    f"{GROUP}/components",
-    _add_group_components,
+    Owner(GROUP, AccessGroupDep, PageAccessGroup, _group),
+    Items(
+        "components",
+        Component,
+        ComponentIdsRequest,
+        ComponentIdsRemoveRequest,
+        "component_ids",
+        ComponentDep,
+        service.granted_components,
+    ),
+    grants.GROUP_COMPONENTS,
     operation_id="PagesPageIdPageAccessGroupsPageAccessGroupIdComponents",
-    response_model=PageAccessGroup,
     tags=GROUP_COMPONENTS,
-    summary="Add components to page access group",
-    description="PATCH and PUT both add (Statuspage's verbs); components of another page: 422.",
+    summaries=Summaries(
+        list="List components for a page access group",
+        add="Add components to page access group",
+        replace="Replace components for a page access group",
+        remove="Delete components for a page access group",
+        remove_one="Remove a component from a page access group",
+    ),
 )
-
-
-@router.post(
-    f"{GROUP}/components",
-    response_model=PageAccessGroup,
-    status_code=201,
-    tags=GROUP_COMPONENTS,
-    summary="Replace components for a page access group",
-    operation_id="postPagesPageIdPageAccessGroupsPageAccessGroupIdComponents",
-    responses=error_responses(*WRITE_ERRORS),
-)
-async def replace_group_components(
-    body: ComponentIdsRequest, page: PageDep, group: AccessGroupDep, writer: WriterDep
-) -> Response:
-    await service.replace_grants(writer, page, group, grants.GROUP_COMPONENTS, body.component_ids)
-    return await _group(writer.session, group, 201)
-
-
-@router.delete(
-    f"{GROUP}/components",
-    response_model=PageAccessGroup,
-    tags=GROUP_COMPONENTS,
-    summary="Delete components for a page access group",
-    operation_id="deletePagesPageIdPageAccessGroupsPageAccessGroupIdComponents",
-    responses=error_responses(*WRITE_ERRORS),
-)
-async def remove_group_components(
-    page: PageDep,
-    group: AccessGroupDep,
-    writer: WriterDep,
-    body: ComponentIdsRemoveRequest | None = None,
-) -> Response:
-    ids = body.component_ids if body is not None else None
-    await service.remove_grants(writer, page, group, grants.GROUP_COMPONENTS, ids)
-    return await _group(writer.session, group)
-
-
-@router.delete(
-    f"{GROUP}/components/{{component_id}}",
-    response_model=PageAccessGroup,
-    tags=GROUP_COMPONENTS,
-    summary="Remove a component from a page access group",
-    operation_id="deletePagesPageIdPageAccessGroupsPageAccessGroupIdComponentsComponentId",
-    responses=error_responses(*WRITE_ERRORS),
-)
-async def remove_group_component(
-    page: PageDep, group: AccessGroupDep, component: ComponentDep, writer: WriterDep
-) -> Response:
-    await service.remove_grants(writer, page, group, grants.GROUP_COMPONENTS, [component.id])
-    return await _group(writer.session, group)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.audiences import grants, service
-from app.audiences.deps import AccessUserDep, ComponentDep
+from app.audiences.deps import AccessUserDep, ComponentDep, MetricDep
+from app.audiences.grant_routes import Items, Owner, Summaries, add_grant_routes
 from app.audiences.schemas import (
     ComponentIdsRemoveRequest,
     ComponentIdsRequest,
@@ -33,7 +34,6 @@ from app.core.deps import PageDep, SessionDep, WriterDep
 from app.core.pagination import PaginationDep
 from app.core.responses import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
 from app.core.routing import ApiRoute, add_update_routes
-from app.metrics import service as metrics
 from app.metrics.schemas import Metric
 from app.models import PageAccessUser as UserRow
 
@@ -130,182 +130,55 @@ async def delete_user(page: PageDep, user: AccessUserDep, writer: WriterDep) -> 
     return Response(status_code=204)
 
 
-# A page access user's components -------------------------------------------------------------
+# A page access user's components and metrics ------------------------------------------------
 
-
-@router.get(
-    f"{USER}/components",
-    response_model=list[Component],
-    tags=USER_COMPONENTS,
-    summary="Get components for page access user",
-    operation_id="getPagesPageIdPageAccessUsersPageAccessUserIdComponents",
-    responses=error_responses(*READ_ERRORS),
-)
-async def list_user_components(
-    user: AccessUserDep, session: SessionDep, pagination: PaginationDep
-) -> Response:
-    rows = await service.granted_components(session, user.id, grants.USER_COMPONENTS, pagination)
-    return json_response([Component.of(row) for row in rows])
-
-
-async def _add_user_components(
-    body: ComponentIdsRequest, page: PageDep, user: AccessUserDep, writer: WriterDep
-) -> Response:
-    await service.add_grants(writer, page, user, grants.USER_COMPONENTS, body.component_ids)
-    return await _user(writer.session, user)
-
-
-add_update_routes(
+_OWNER = Owner(USER, AccessUserDep, PageAccessUser, _user)
+add_grant_routes(
     router,
-    f"{USER}/components",
-    _add_user_components,
+    _OWNER,
+    Items(
+        "components",
+        Component,
+        ComponentIdsRequest,
+        ComponentIdsRemoveRequest,
+        "component_ids",
+        ComponentDep,
+        service.granted_components,
+    ),
+    grants.USER_COMPONENTS,
     operation_id="PagesPageIdPageAccessUsersPageAccessUserIdComponents",
-    response_model=PageAccessUser,
     tags=USER_COMPONENTS,
-    summary="Add components for page access user",
-    description="PATCH and PUT both add (Statuspage's verbs); components of another page: 422.",
+    summaries=Summaries(
+        list="Get components for page access user",
+        add="Add components for page access user",
+        replace="Replace components for page access user",
+        remove="Remove components for page access user",
+        remove_one="Remove component for page access user",
+    ),
 )
-
-
-@router.post(
-    f"{USER}/components",
-    response_model=PageAccessUser,
-    status_code=201,
-    tags=USER_COMPONENTS,
-    summary="Replace components for page access user",
-    operation_id="postPagesPageIdPageAccessUsersPageAccessUserIdComponents",
-    responses=error_responses(*WRITE_ERRORS),
-)
-async def replace_user_components(
-    body: ComponentIdsRequest, page: PageDep, user: AccessUserDep, writer: WriterDep
-) -> Response:
-    await service.replace_grants(writer, page, user, grants.USER_COMPONENTS, body.component_ids)
-    return await _user(writer.session, user, 201)
-
-
-@router.delete(
-    f"{USER}/components",
-    response_model=PageAccessUser,
-    tags=USER_COMPONENTS,
-    summary="Remove components for page access user",
-    operation_id="deletePagesPageIdPageAccessUsersPageAccessUserIdComponents",
-    responses=error_responses(*WRITE_ERRORS),
-)
-async def remove_user_components(
-    page: PageDep,
-    user: AccessUserDep,
-    writer: WriterDep,
-    body: ComponentIdsRemoveRequest | None = None,
-) -> Response:
-    ids = body.component_ids if body is not None else None
-    await service.remove_grants(writer, page, user, grants.USER_COMPONENTS, ids)
-    return await _user(writer.session, user)
-
-
-@router.delete(
-    f"{USER}/components/{{component_id}}",
-    response_model=PageAccessUser,
-    tags=USER_COMPONENTS,
-    summary="Remove component for page access user",
-    operation_id="deletePagesPageIdPageAccessUsersPageAccessUserIdComponentsComponentId",
-    responses=error_responses(*WRITE_ERRORS),
-)
-async def remove_user_component(
-    page: PageDep, user: AccessUserDep, component: ComponentDep, writer: WriterDep
-) -> Response:
-    await service.remove_grants(writer, page, user, grants.USER_COMPONENTS, [component.id])
-    return await _user(writer.session, user)
-
-
-# A page access user's metrics ----------------------------------------------------------------
-
-
-@router.get(
-    f"{USER}/metrics",
-    response_model=list[Metric],
-    tags=USER_METRICS,
-    summary="Get metrics for page access user",
-    operation_id="getPagesPageIdPageAccessUsersPageAccessUserIdMetrics",
-    responses=error_responses(*READ_ERRORS),
-)
-async def list_user_metrics(
-    user: AccessUserDep, session: SessionDep, pagination: PaginationDep
-) -> Response:
-    rows = await service.granted_metrics(session, user.id, grants.USER_METRICS, pagination)
-    return json_response([Metric.of(row) for row in rows])
-
-
-async def _add_user_metrics(
-    body: MetricIdsRequest, page: PageDep, user: AccessUserDep, writer: WriterDep
-) -> Response:
-    await service.add_grants(writer, page, user, grants.USER_METRICS, body.metric_ids)
-    return await _user(writer.session, user)
-
-
-add_update_routes(
+add_grant_routes(
     router,
-    f"{USER}/metrics",
-    _add_user_metrics,
+    _OWNER,
+    Items(
+        "metrics",
+        Metric,
+        MetricIdsRequest,
+        MetricIdsRemoveRequest,
+        "metric_ids",
+        MetricDep,
+        service.granted_metrics,
+    ),
+    grants.USER_METRICS,
     operation_id="PagesPageIdPageAccessUsersPageAccessUserIdMetrics",
-    response_model=PageAccessUser,
     tags=USER_METRICS,
-    summary="Add metrics for page access user",
-    description="PATCH and PUT both add (Statuspage's verbs); metrics of another page: 422.",
+    summaries=Summaries(
+        list="Get metrics for page access user",
+        add="Add metrics for page access user",
+        replace="Replace metrics for page access user",
+        remove="Delete metrics for page access user",
+        remove_one="Delete metric for page access user",
+    ),
 )
-
-
-@router.post(
-    f"{USER}/metrics",
-    response_model=PageAccessUser,
-    status_code=201,
-    tags=USER_METRICS,
-    summary="Replace metrics for page access user",
-    operation_id="postPagesPageIdPageAccessUsersPageAccessUserIdMetrics",
-    responses=error_responses(*WRITE_ERRORS),
-)
-async def replace_user_metrics(
-    body: MetricIdsRequest, page: PageDep, user: AccessUserDep, writer: WriterDep
-) -> Response:
-    await service.replace_grants(writer, page, user, grants.USER_METRICS, body.metric_ids)
-    return await _user(writer.session, user, 201)
-
-
-@router.delete(
-    f"{USER}/metrics",
-    response_model=PageAccessUser,
-    tags=USER_METRICS,
-    summary="Delete metrics for page access user",
-    operation_id="deletePagesPageIdPageAccessUsersPageAccessUserIdMetrics",
-    responses=error_responses(*WRITE_ERRORS),
-)
-async def remove_user_metrics(
-    page: PageDep,
-    user: AccessUserDep,
-    writer: WriterDep,
-    body: MetricIdsRemoveRequest | None = None,
-) -> Response:
-    ids = body.metric_ids if body is not None else None
-    await service.remove_grants(writer, page, user, grants.USER_METRICS, ids)
-    return await _user(writer.session, user)
-
-
-@router.delete(
-    f"{USER}/metrics/{{metric_id}}",
-    response_model=PageAccessUser,
-    tags=USER_METRICS,
-    summary="Delete metric for page access user",
-    operation_id="deletePagesPageIdPageAccessUsersPageAccessUserIdMetricsMetricId",
-    responses=error_responses(*WRITE_ERRORS),
-)
-async def remove_user_metric(
-    metric_id: Annotated[str, Path(description="Identifier of metric requested")],
-    page: PageDep,
-    user: AccessUserDep,
-    writer: WriterDep,
-) -> Response:
-    metric, _ = await metrics.get_metric(writer.session, page, metric_id)
-    await service.remove_grants(writer, page, user, grants.USER_METRICS, [metric.id])
-    return await _user(writer.session, user)
 
 
 # A component's page access users and groups --------------------------------------------------
