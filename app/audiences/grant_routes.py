@@ -17,12 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.audiences import service
+from app.audiences.deps import ComponentDep, MetricDep
 from app.audiences.grants import Grants
+from app.audiences.schemas import (
+    ComponentIdsRemoveRequest,
+    ComponentIdsRequest,
+    MetricIdsRemoveRequest,
+    MetricIdsRequest,
+)
+from app.components.schemas import Component
 from app.core.context import Writer
 from app.core.deps import PageDep, SessionDep, WriterDep
 from app.core.pagination import Pagination, PaginationDep
 from app.core.responses import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
 from app.core.routing import add_update_routes
+from app.metrics.schemas import Metric
 from app.models import Page
 
 
@@ -65,6 +74,26 @@ def _typed(endpoint: Callable[..., Awaitable[Response]], **types: Any) -> None:
         p.replace(annotation=types.get(p.name, p.annotation)) for p in signature.parameters.values()
     ]
     endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+
+
+COMPONENT_ITEMS = Items(
+    "components",
+    Component,
+    ComponentIdsRequest,
+    ComponentIdsRemoveRequest,
+    "component_ids",
+    ComponentDep,
+    service.granted_components,
+)
+METRIC_ITEMS = Items(
+    "metrics",
+    Metric,
+    MetricIdsRequest,
+    MetricIdsRemoveRequest,
+    "metric_ids",
+    MetricDep,
+    service.granted_metrics,
+)
 
 
 def add_grant_routes(

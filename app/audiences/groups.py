@@ -10,16 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.audiences import grants, service
-from app.audiences.deps import AccessGroupDep, ComponentDep
-from app.audiences.grant_routes import Items, Owner, Summaries, add_grant_routes
+from app.audiences.deps import AccessGroupDep
+from app.audiences.grant_routes import COMPONENT_ITEMS, Owner, Summaries, add_grant_routes
 from app.audiences.schemas import (
-    ComponentIdsRemoveRequest,
-    ComponentIdsRequest,
     PageAccessGroup,
     PageAccessGroupCreateRequest,
     PageAccessGroupUpdateRequest,
 )
-from app.components.schemas import Component
 from app.core.deps import PageDep, SessionDep, WriterDep
 from app.core.pagination import PaginationDep
 from app.core.responses import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
@@ -113,15 +110,7 @@ async def delete_group(page: PageDep, group: AccessGroupDep, writer: WriterDep) 
 add_grant_routes(
     router,
     Owner(GROUP, AccessGroupDep, PageAccessGroup, _group),
-    Items(
-        "components",
-        Component,
-        ComponentIdsRequest,
-        ComponentIdsRemoveRequest,
-        "component_ids",
-        ComponentDep,
-        service.granted_components,
-    ),
+    COMPONENT_ITEMS,
     grants.GROUP_COMPONENTS,
     operation_id="PagesPageIdPageAccessGroupsPageAccessGroupIdComponents",
     tags=GROUP_COMPONENTS,

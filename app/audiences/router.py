@@ -14,13 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.audiences import grants, service
-from app.audiences.deps import AccessUserDep, ComponentDep, MetricDep
-from app.audiences.grant_routes import Items, Owner, Summaries, add_grant_routes
+from app.audiences.deps import AccessUserDep, ComponentDep
+from app.audiences.grant_routes import (
+    COMPONENT_ITEMS,
+    METRIC_ITEMS,
+    Owner,
+    Summaries,
+    add_grant_routes,
+)
 from app.audiences.schemas import (
-    ComponentIdsRemoveRequest,
-    ComponentIdsRequest,
-    MetricIdsRemoveRequest,
-    MetricIdsRequest,
     PageAccessGroupIdsRemoveRequest,
     PageAccessGroupIdsRequest,
     PageAccessUser,
@@ -34,7 +36,6 @@ from app.core.deps import PageDep, SessionDep, WriterDep
 from app.core.pagination import PaginationDep
 from app.core.responses import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
 from app.core.routing import ApiRoute, add_update_routes
-from app.metrics.schemas import Metric
 from app.models import PageAccessUser as UserRow
 
 router = APIRouter(prefix="/v1/pages/{page_id}", route_class=ApiRoute)
@@ -136,15 +137,7 @@ _OWNER = Owner(USER, AccessUserDep, PageAccessUser, _user)
 add_grant_routes(
     router,
     _OWNER,
-    Items(
-        "components",
-        Component,
-        ComponentIdsRequest,
-        ComponentIdsRemoveRequest,
-        "component_ids",
-        ComponentDep,
-        service.granted_components,
-    ),
+    COMPONENT_ITEMS,
     grants.USER_COMPONENTS,
     operation_id="PagesPageIdPageAccessUsersPageAccessUserIdComponents",
     tags=USER_COMPONENTS,
@@ -159,15 +152,7 @@ add_grant_routes(
 add_grant_routes(
     router,
     _OWNER,
-    Items(
-        "metrics",
-        Metric,
-        MetricIdsRequest,
-        MetricIdsRemoveRequest,
-        "metric_ids",
-        MetricDep,
-        service.granted_metrics,
-    ),
+    METRIC_ITEMS,
     grants.USER_METRICS,
     operation_id="PagesPageIdPageAccessUsersPageAccessUserIdMetrics",
     tags=USER_METRICS,
